@@ -1,0 +1,105 @@
+"""The ``lolameme`` command line.
+
+Each subpackage owns its commands in its own ``cli.py`` and exposes
+``register(app)``; this module only assembles them and turns user errors into one
+``error: ...`` line. Command modules import heavy libraries (torch, pandas) inside
+the command functions, so ``lolameme exec`` starts in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+import typer
+
+from lolameme import __version__
+from lolameme.errors import LolamemeError, format_validation_error
+
+app = typer.Typer(
+    name="lolameme",
+    help="LOLAMEME: synthetic languages for measuring language-model architectures.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# Subpackages whose ``cli.register(app)`` adds commands, in the order of the pipeline.
+_COMMAND_MODULES = (
+    "lolameme.languages.cli",
+    "lolameme.data.cli",
+    "lolameme.models.cli",
+    "lolameme.training.cli",
+    "lolameme.evaluation.cli",
+    "lolameme.experiments.cli",
+    "lolameme.reporting.cli",
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"lolameme {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """LOLAMEME: synthetic languages for measuring language-model architectures."""
+
+
+def _register_all() -> None:
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a subpackage not written yet
+            if exc.name == name:
+                continue
+            raise
+        module.register(app)
+
+
+_register_all()
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one ``error:`` line on stderr and exit; for CLI code that validates by hand."""
+    typer.echo(f"error: {message}", err=True)
+    raise SystemExit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script: user errors become one line, never a traceback."""
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        typer.echo("error: aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        typer.echo("error: interrupted", err=True)
+        sys.exit(130)
+    except LolamemeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except FileNotFoundError as exc:
+        typer.echo(f"error: no such file or directory: {exc.filename or exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:
+        if type(exc).__name__ == "ValidationError":  # pydantic, without importing it here
+            typer.echo(f"error: {format_validation_error(exc)}", err=True)
+            sys.exit(2)
+        raise
+    if isinstance(result, int) and result != 0:
+        sys.exit(result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+"""The on-disk layout of every data set (LoLa/MeMe, ListOps, MQAR) and its read API.
+
+A data set is a directory::
+
+    DIR/manifest.json            task, format, splits with row counts and files, sha256s
+    DIR/config.json              the resolved generator config
+    DIR/globals.json             {name: value} in LoLa spelling (LoLa/MeMe tasks only)
+    DIR/data/SPLIT-00000-of-00002.parquet, ...   numbered shards per split
+
+The shard names follow the Hugging Face convention, so ``datasets.load_dataset(DIR)``
+and ``pandas.read_parquet`` read it as it is. Two row formats exist:
+
+- ``text``: columns ``program`` and ``label`` (both strings) plus metadata columns;
+  the model reads the program and must produce the label (exact match).
+- ``tokens``: columns ``inputs`` and ``targets`` (lists of ints of equal length,
+  ``-100`` where no label), for per-position tasks such as MQAR.
+
+Directories are built by :class:`DatasetWriter` under a temporary name and renamed
+into place only when complete (see :func:`lolameme._io.atomic_directory`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lolameme import __version__
+from lolameme._io import atomic_write_json
+from lolameme.errors import DataError
+
+MANIFEST = "manifest.json"
+CONFIG = "config.json"
+GLOBALS = "globals.json"
+DATA_DIR = "data"
+IGNORE_INDEX = -100
+FORMATS = ("text", "tokens")
+
+_PENDING = re.compile(r"^(?P<split>[A-Za-z0-9_]+)\.(?P<index>\d{5})\.parquet$")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A data set directory whose manifest has been read and checked."""
+
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def task(self) -> str:
+        return str(self.manifest["task"])
+
+    @property
+    def format(self) -> str:
+        return str(self.manifest["format"])
+
+    @property
+    def splits(self) -> list[str]:
+        return list(self.manifest["splits"])
+
+    def rows(self, split: str) -> int:
+        return int(self._split(split)["rows"])
+
+    def files(self, split: str) -> list[Path]:
+        return [self.path / name for name in self._split(split)["files"]]
+
+    def config(self) -> dict[str, Any]:
+        return _read_json(self.path / CONFIG)
+
+    def globals(self) -> dict[str, int]:
+        """The global variables ``{lola_name: value}``; empty for tasks without globals."""
+        path = self.path / GLOBALS
+        return {k: int(v) for k, v in _read_json(path).items()} if path.exists() else {}
+
+    def _split(self, split: str) -> dict[str, Any]:
+        try:
+            return self.manifest["splits"][split]
+        except KeyError:
+            raise DataError(
+                f"{self.path}: no split '{split}' (available: {', '.join(self.splits)})"
+            ) from None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"missing file: {path}") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+def open_dataset(path: str | Path) -> DatasetInfo:
+    """Open a data set directory, with one clear error if it is missing or incomplete."""
+    path = Path(path)
+    if not path.is_dir():
+        raise DataError(f"data directory not found: {path} (create one with 'lolameme generate')")
+    if not (path / MANIFEST).exists():
+        raise DataError(f"{path} is not a lolameme data set: no {MANIFEST}")
+    manifest = _read_json(path / MANIFEST)
+    for key in ("task", "format", "splits"):
+        if key not in manifest:
+            raise DataError(f"{path / MANIFEST}: missing key '{key}'")
+    info = DatasetInfo(path=path, manifest=manifest)
+    for split in info.splits:
+        for file in info.files(split):
+            if not file.exists():
+                raise DataError(f"{path}: split '{split}' is missing its shard {file.name}")
+    return info
+
+
+def load_split(
+    dataset: str | Path | DatasetInfo, split: str, columns: list[str] | None = None
+) -> Any:
+    """Read one split into a pandas DataFrame, shards in order."""
+    import pyarrow.parquet as pq
+
+    info = dataset if isinstance(dataset, DatasetInfo) else open_dataset(dataset)
+    tables = [pq.read_table(f, columns=columns) for f in info.files(split)]
+    if not tables:
+        raise DataError(f"{info.path}: split '{split}' has no shards")
+    import pyarrow as pa
+
+    return pa.concat_tables(tables).to_pandas()
+
+
+def iter_split(
+    dataset: str | Path | DatasetInfo,
+    split: str,
+    columns: list[str] | None = None,
+    batch_size: int = 65536,
+) -> Iterator[Any]:
+    """Stream a split as pandas DataFrames of at most ``batch_size`` rows (flat memory)."""
+    import pyarrow.parquet as pq
+
+    info = dataset if isinstance(dataset, DatasetInfo) else open_dataset(dataset)
+    for file in info.files(split):
+        for batch in pq.ParquetFile(file).iter_batches(batch_size=batch_size, columns=columns):
+            yield batch.to_pandas()
+
+
+class DatasetWriter:
+    """Collects shards in a (temporary) directory, then writes the manifest.
+
+    Shards may be written by other processes: ask :meth:`shard_path` for the file
+    of shard ``index`` of ``split`` and write a Parquet file there. :meth:`finish`
+    gives the shards their final ``SPLIT-i-of-n`` names in index order, so the
+    result does not depend on which worker finished first.
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        (self.root / DATA_DIR).mkdir(parents=True, exist_ok=True)
+
+    def shard_path(self, split: str, index: int) -> Path:
+        if not re.fullmatch(r"[A-Za-z0-9_]+", split):
+            raise ValueError(f"bad split name {split!r}")
+        return self.root / DATA_DIR / f"{split}.{index:05d}.parquet"
+
+    def write_shard(self, split: str, index: int, frame: Any) -> Path:
+        """Write a pandas DataFrame or pyarrow Table as shard ``index`` of ``split``."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = (
+            frame
+            if isinstance(frame, pa.Table)
+            else pa.Table.from_pandas(frame, preserve_index=False)
+        )
+        path = self.shard_path(split, index)
+        pq.write_table(table, path, compression="zstd")
+        return path
+
+    def finish(
+        self,
+        *,
+        task: str,
+        format: str,
+        config: dict[str, Any],
+        seed: int | None,
+        globals: dict[str, int] | None = None,
+        split_order: list[str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Rename shards, write config/globals, checksum everything, write the manifest."""
+        import pyarrow.parquet as pq
+
+        if format not in FORMATS:
+            raise ValueError(f"format must be one of {FORMATS}, not {format!r}")
+        pending: dict[str, list[tuple[int, Path]]] = {}
+        for file in sorted((self.root / DATA_DIR).iterdir()):
+            match = _PENDING.match(file.name)
+            if match:
+                pending.setdefault(match["split"], []).append((int(match["index"]), file))
+        order = split_order or sorted(pending)
+        missing = [s for s in order if s not in pending]
+        if missing:
+            raise DataError(f"no shards were written for split(s): {', '.join(missing)}")
+        atomic_write_json(self.root / CONFIG, config)
+        if globals is not None:
+            atomic_write_json(self.root / GLOBALS, globals)
+        splits: dict[str, Any] = {}
+        checksums: dict[str, str] = {}
+        for split in order:
+            shards = sorted(pending[split])
+            names, rows = [], 0
+            for i, (_, file) in enumerate(shards):
+                final = file.with_name(f"{split}-{i:05d}-of-{len(shards):05d}.parquet")
+                file.rename(final)
+                rel = f"{DATA_DIR}/{final.name}"
+                names.append(rel)
+                rows += pq.ParquetFile(final).metadata.num_rows
+                checksums[rel] = sha256_file(final)
+            splits[split] = {"rows": rows, "files": names}
+        for name in (CONFIG, GLOBALS):
+            if (self.root / name).exists():
+                checksums[name] = sha256_file(self.root / name)
+        manifest = {
+            "task": task,
+            "format": format,
+            "seed": seed,
+            "lolameme_version": __version__,
+            "splits": splits,
+            "sha256": checksums,
+            **(extra or {}),
+        }
+        atomic_write_json(self.root / MANIFEST, manifest)
+        return manifest

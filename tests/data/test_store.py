@@ -1,0 +1,37 @@
+"""The data-set layout: shard order, manifest, checksums and clear errors."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lolameme._io import atomic_directory
+from lolameme.data.store import DatasetWriter, load_split, open_dataset, sha256_file
+from lolameme.errors import DataError
+
+
+def _build(path: Path) -> None:
+    with atomic_directory(path) as tmp:
+        writer = DatasetWriter(tmp)
+        writer.write_shard("train", 1, pd.DataFrame({"program": ["b"], "label": ["2"]}))
+        writer.write_shard("train", 0, pd.DataFrame({"program": ["a"], "label": ["1"]}))
+        writer.write_shard("test", 0, pd.DataFrame({"program": ["c"], "label": ["3"]}))
+        writer.finish(task="lolameme", format="text", config={"k": 1}, seed=7, globals={"aB": 3})
+
+
+def test_shards_are_read_in_index_order(tmp_path: Path) -> None:
+    _build(tmp_path / "ds")
+    info = open_dataset(tmp_path / "ds")
+    assert info.rows("train") == 2
+    assert list(load_split(info, "train")["program"]) == ["a", "b"]
+    assert info.globals() == {"aB": 3}
+    for rel, digest in info.manifest["sha256"].items():
+        assert sha256_file(info.path / rel) == digest
+
+
+def test_missing_dir_and_split_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="not found"):
+        open_dataset(tmp_path / "nope")
+    _build(tmp_path / "ds")
+    with pytest.raises(DataError, match="no split 'dev'.*available"):
+        load_split(tmp_path / "ds", "dev")
