@@ -1,0 +1,5 @@
+"""``python -m lolameme`` runs the same CLI as the ``lolameme`` console script."""
+
+from lolameme.cli import main
+
+main()
