@@ -1,0 +1,86 @@
+"""Items per second of the ListOps and MQAR generators, 1 worker against 2, same run.
+
+Each case builds a complete data set (sampling, de-duplication, Parquet writing,
+manifest) in a temporary directory, exactly as ``lolameme generate`` does, and the
+best of ``--repeat`` runs is kept. The ratio column is 2-worker speed over 1-worker
+speed measured in this run (the baseline), so it is comparable across machines.
+
+    python3 benchmarks/bench_tasks.py [--repeat 2] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from lolameme._io import atomic_directory
+from lolameme.data.store import DatasetWriter
+from lolameme.data.tasks import get_task
+
+# (task, preset, overrides): listops-lra is a sample of the 96k/2k/2k preset.
+CASES: list[tuple[str, str, dict[str, Any]]] = [
+    ("listops", "listops-small", {}),
+    ("listops", "listops-lra", {"num_train": 6_000, "num_val": 1_000, "num_test": 1_000}),
+    ("mqar", "mqar-small", {}),
+    ("mqar", "mqar-zoology", {}),
+]
+QUICK = {
+    "listops": {"num_train": 1_000, "num_val": 200, "num_test": 200},
+    "mqar": {"num_train": 1_000, "num_test": 200},
+}
+
+
+def build_once(task_name: str, preset: str, overrides: dict[str, Any], workers: int) -> int:
+    """Build the data set in a temporary directory; return the number of rows."""
+    task = get_task(task_name)
+    config = task.config_cls(**{**task.presets[preset], **overrides})
+    with tempfile.TemporaryDirectory() as root, atomic_directory(Path(root) / "ds") as tmp:
+        writer = DatasetWriter(tmp)
+        result = task.build(config, writer, workers)
+        manifest = writer.finish(
+            task=task.name,
+            format=task.format,
+            config=config.model_dump(),
+            seed=config.seed,
+            split_order=result["split_order"],
+            extra=result["extra"],
+        )
+    return sum(split["rows"] for split in manifest["splits"].values())
+
+
+def items_per_second(case: tuple[str, str, dict[str, Any]], workers: int, repeat: int) -> float:
+    """Best of ``repeat`` timed builds (the pool start-up is part of the time)."""
+    best, rows = float("inf"), 0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        rows = build_once(*case, workers=workers)
+        best = min(best, time.perf_counter() - start)
+    return rows / best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=2, help="runs per case; best is kept")
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke check)")
+    args = parser.parse_args()
+    build_once("mqar", "smoke", {}, workers=1)  # warm-up: imports (pyarrow) are not timed
+    print(f"{'case':<14} {'rows':>7} {'1 worker/s':>11} {'2 workers/s':>12} {'ratio':>6}")
+    for task_name, preset, overrides in CASES:
+        if args.quick:
+            overrides = {**overrides, **QUICK[task_name]}
+        case = (task_name, preset, overrides)
+        one = items_per_second(case, 1, args.repeat)
+        two = items_per_second(case, 2, args.repeat)
+        rows = sum(
+            v
+            for k, v in {**get_task(task_name).presets[preset], **overrides}.items()
+            if k.startswith("num_")
+        )
+        print(f"{preset:<14} {rows:>7} {one:>11,.0f} {two:>12,.0f} {two / one:>6.2f}")
+
+
+if __name__ == "__main__":
+    main()
