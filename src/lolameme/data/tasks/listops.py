@@ -194,7 +194,7 @@ class _TooLong(Exception):
     """Raised inside the sampler to abandon a tree as soon as it passes max_length."""
 
 
-def _uniforms(rng: np.random.Generator, block: int = 1 << 16) -> Callable[[], float]:
+def _uniforms(rng: np.random.Generator, block: int = 8192) -> Callable[[], float]:
     """A fast ``next()`` over uniform [0, 1) floats drawn from ``rng`` in blocks."""
 
     def stream() -> Iterator[float]:
@@ -231,7 +231,8 @@ def _tree_sampler(config: ListOpsConfig, rand: Callable[[], float]) -> Callable[
             for _ in range(2 + int(rand() * n_arg_choices)):
                 value, level = node(depth + 1)
                 args.append(value)
-                deepest = max(deepest, level)
+                if level > deepest:
+                    deepest = level
             out.append("]")
             return fn(args), deepest
 
@@ -332,7 +333,8 @@ def build(config: ListOpsConfig, writer: Any, workers: int) -> dict[str, Any]:
     """Write train/val/test (text format); splits are disjoint and unique within."""
     sizes = {"train": config.num_train, "val": config.num_val, "test": config.num_test}
     taken: set[bytes] = set()
-    with ordered_map(workers) as pmap:
+    most_shards = max(shard_count(rows, SHARD_ITEMS) for rows in sizes.values())
+    with ordered_map(min(workers, most_shards)) as pmap:  # no idle workers to start
         for split in _DRAW_ORDER:
             _build_split(config, split, sizes[split], taken, writer, pmap)
     return {

@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lolameme.data.store import IGNORE_INDEX
 from lolameme.data.tasks import Task
-from lolameme.data.tasks._shards import ordered_map, shard_sizes
+from lolameme.data.tasks._shards import ordered_map, shard_count, shard_sizes
 from lolameme.errors import ConfigError, DataError
 
 SPLIT_IDS = {"train": 0, "test": 1}
@@ -190,7 +190,8 @@ def build(config: MQARConfig, writer: Any, workers: int) -> dict[str, Any]:
     """
     sizes = {"train": config.num_train, "test": config.num_test}
     digests: dict[str, set[bytes]] = {}
-    with ordered_map(workers) as pmap:
+    most_shards = max(shard_count(rows, SHARD_ROWS) for rows in sizes.values())
+    with ordered_map(min(workers, most_shards)) as pmap:  # no idle workers to start
         for split, total in sizes.items():
             jobs = [
                 (config, split, shard, rows, writer)
