@@ -24,12 +24,15 @@ from lolameme.languages.errors import (
 )
 from lolameme.languages.interpreter import evaluate, run
 from lolameme.languages.latent import BASE_LATENT, NO_LATENT, LatentConfig, Modification
-from lolameme.languages.names import to_lola_name, to_meme_name
+from lolameme.languages.names import letter_count, to_lola_name, to_meme_name
+from lolameme.languages.parser import MAX_NESTING, parse
 from lolameme.languages.render import DIALECTS, Dialect, RenderError, render
+from lolameme.languages.translate import to_lola, to_meme
 
 __all__ = [
     "BASE_LATENT",
     "DIALECTS",
+    "MAX_NESTING",
     "NO_LATENT",
     "Assign",
     "BinOp",
@@ -48,8 +51,12 @@ __all__ = [
     "UnassignedNameError",
     "Var",
     "evaluate",
+    "letter_count",
+    "parse",
     "render",
     "run",
+    "to_lola",
     "to_lola_name",
+    "to_meme",
     "to_meme_name",
 ]
