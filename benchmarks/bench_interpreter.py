@@ -15,7 +15,7 @@ The ratio is ours / the faster Python baseline (target >= 1.0). The Python basel
 the globals as their namespace and never apply latent types, so ours runs latent off.
 Render throughput (what the data generator needs) is printed as well.
 
-    python3 benchmarks/bench_interpreter.py [--programs 20000] [--repeats 3] [--seed 0]
+    python3 benchmarks/bench_interpreter.py [--programs 20000] [--repeats 5] [--seed 0]
 """
 
 from __future__ import annotations
@@ -108,21 +108,29 @@ def python_expression(program: Program) -> str:
     return f"({', '.join([*parts, program.output])})[-1]"
 
 
-def best_rate(fn: Callable[[], list[int]], count: int, repeats: int) -> tuple[float, list[int]]:
-    """Programs per second of the fastest of ``repeats`` passes, and that pass's outputs."""
-    best, outputs = float("inf"), []
+def best_rates(
+    methods: dict[str, Callable[[], list]], count: int, repeats: int
+) -> dict[str, tuple[float, list]]:
+    """Programs per second of each method's fastest pass, and that pass's outputs.
+
+    Methods take turns within each round, so load from other processes on the shared
+    machine falls on all of them alike instead of on whichever ran during a busy spell.
+    """
+    best = dict.fromkeys(methods, float("inf"))
+    outputs: dict[str, list] = {}
     for _ in range(repeats):
-        gc.collect()
-        start = time.perf_counter()
-        outputs = fn()
-        best = min(best, time.perf_counter() - start)
-    return count / best, outputs
+        for name, fn in methods.items():
+            gc.collect()
+            start = time.perf_counter()
+            outputs[name] = fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: (count / best[name], outputs[name]) for name in methods}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--programs", type=int, default=20_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -152,36 +160,42 @@ def main() -> None:
             for src in py_eval
         ]
 
-    ours_rate, ours_out = best_rate(ours, n, args.repeats)
-    exec_rate, exec_out = best_rate(python_exec, n, args.repeats)
-    eval_rate, eval_out = best_rate(python_eval, n, args.repeats)
-    if not ours_out == exec_out == eval_out:
-        raise SystemExit("outputs differ between the interpreter and Python: benchmark invalid")
-    baseline = max(exec_rate, eval_rate)
-
-    # Parse results are dropped at once: keeping 20k ASTs alive would time the garbage
-    # collector's scans of them rather than the parser.
-    parse_rate, _ = best_rate(lambda: [len(parse(t).statements) for t in texts], n, args.repeats)
-    eval_only, _ = best_rate(lambda: [evaluate(p, table, NO_LATENT) for p in progs], n, 3)
     mix_rng = random.Random(args.seed)
-    render_rates = {
-        d: best_rate(
-            lambda d=d: [render(p, d, rng=mix_rng) for p in progs],  # type: ignore[misc]
-            n,
-            args.repeats,
-        )[0]
-        for d in ("lola", "meme", "module_mix")
-    }
+    results = best_rates(
+        {
+            "ours": ours,
+            "exec": python_exec,
+            "eval": python_eval,
+            # Parse results are dropped at once: keeping 20k ASTs alive would time the
+            # garbage collector's scans of them rather than the parser.
+            "parse": lambda: [len(parse(t).statements) for t in texts],
+            "evaluate": lambda: [evaluate(p, table, NO_LATENT) for p in progs],
+            **{
+                f"render {d}": lambda d=d: [render(p, d, rng=mix_rng) for p in progs]
+                for d in ("lola", "meme", "module_mix")
+            },
+        },
+        n,
+        args.repeats,
+    )
+    rate = {name: r for name, (r, _) in results.items()}
+    if not results["ours"][1] == results["exec"][1] == results["eval"][1]:
+        raise SystemExit("outputs differ between the interpreter and Python: benchmark invalid")
+    baseline = max(rate["exec"], rate["eval"])
 
     print(f"{n} programs, 5 statements, depth 1..2, 60 names; Python {sys.version.split()[0]}")
-    print(f"parse + evaluate (ours, latent off):   {ours_rate:>10,.0f} programs/s")
-    print(f"python ast.parse + compile + exec:     {exec_rate:>10,.0f} programs/s")
-    print(f"python ast.parse + compile + eval:     {eval_rate:>10,.0f} programs/s")
-    print(f"ratio ours / faster python baseline:   {ours_rate / baseline:>10.2f}  (target >= 1.0)")
-    print(f"  parse only:                          {parse_rate:>10,.0f} programs/s")
-    print(f"  evaluate only:                       {eval_only:>10,.0f} programs/s")
-    for dialect, rate in render_rates.items():
-        print(f"  render {dialect:<11}                   {rate:>10,.0f} programs/s")
+    rows = [
+        ("parse + evaluate (ours, latent off)", rate["ours"]),
+        ("python ast.parse + compile + exec", rate["exec"]),
+        ("python ast.parse + compile + eval", rate["eval"]),
+    ]
+    for label, value in rows:
+        print(f"{label:<38} {value:>10,.0f} programs/s")
+    print(f"{'ratio ours / faster python baseline':<38} {rate['ours'] / baseline:>10.2f}"
+          "  (target >= 1.0)")  # fmt: skip
+    for label in ("parse", "evaluate", "render lola", "render meme", "render module_mix"):
+        print(f"  {label + ' only' if ' ' not in label else label:<36} "
+              f"{rate[label]:>10,.0f} programs/s")  # fmt: skip
 
 
 if __name__ == "__main__":
