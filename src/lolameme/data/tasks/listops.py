@@ -54,7 +54,7 @@ OPERATORS: dict[str, Callable[[Sequence[int]], int]] = {
     "SM": lambda args: sum(args) % 10,
 }
 
-# Split name -> seed component; fixed, so a split's items never depend on the others.
+# Split name -> seed component: a split's candidate stream never depends on the others.
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 # Splits are drawn test first so that test is never shaped by train: each later split
 # skips items already taken, so the three are disjoint and test keeps its own draw.
