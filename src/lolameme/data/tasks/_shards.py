@@ -12,10 +12,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeVar
-
-T = TypeVar("T")
-R = TypeVar("R")
+from typing import Any
 
 # Type of the ordered map a generator receives: (function, jobs) -> results in job order.
 OrderedMap = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]
