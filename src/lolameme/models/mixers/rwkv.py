@@ -140,7 +140,7 @@ class RWKV(Mixer):
         *,
         l_max: int,
         channel_mix_ratio: int = 4,
-        chunk_size: int = 32,
+        chunk_size: int = 8,
     ) -> None:
         super().__init__(d_model, layer_idx, n_layers, l_max=l_max)
         if problem := self.config_problem(
@@ -158,7 +158,7 @@ class RWKV(Mixer):
 
     @classmethod
     def config_problem(cls, d_model: int, kwargs: Mapping[str, Any]) -> str | None:
-        ratio, chunk = kwargs.get("channel_mix_ratio", 4), kwargs.get("chunk_size", 32)
+        ratio, chunk = kwargs.get("channel_mix_ratio", 4), kwargs.get("chunk_size", 8)
         if not isinstance(ratio, int) or ratio < 0:
             return f"channel_mix_ratio must be an integer >= 0 (0 = no channel mixing), got {ratio}"
         if not isinstance(chunk, int) or chunk < 1:
