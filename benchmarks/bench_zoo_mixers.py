@@ -127,7 +127,7 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--lengths", type=int, nargs="+", default=[512, 1024, 2048, 4096, 8192])
     parser.add_argument("--histories", type=int, nargs="+", default=[256, 1024, 4096, 16384])
-    parser.add_argument("--tokens", type=int, default=64, help="decoded tokens per timing")
+    parser.add_argument("--tokens", type=int, default=256, help="decoded tokens per timing")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--budget", type=float, default=20.0, help="seconds before skipping")
     parser.add_argument("--threads", type=int, default=1)
