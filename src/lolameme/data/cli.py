@@ -94,6 +94,23 @@ def _plain(value: object) -> object:
     return tolist() if callable(tolist) else value
 
 
+@data_app.command("verify")
+def verify_cmd(path: Path = typer.Argument(..., help="Data set directory (LoLa/MeMe).")) -> None:
+    """Re-parse and relabel every item and check every split guarantee; exit 1 on a problem."""
+    from lolameme.data.verify import verify_dataset
+
+    reports = verify_dataset(path)
+    bad = 0
+    for split, report in reports.items():
+        status = "ok" if not report.problem_count else f"{report.problem_count} problem(s)"
+        typer.echo(f"{split}: {report.rows} rows, {status}")
+        for problem in report.problems:
+            typer.echo(f"  {problem}")
+        bad += report.problem_count
+    if bad:
+        raise typer.Exit(1)
+
+
 @data_app.command("presets")
 def presets_cmd() -> None:
     """List the tasks and their presets."""

@@ -19,12 +19,15 @@ from typing import Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from lolameme.errors import ConfigError
+from lolameme.languages import LatentConfig, Op
+from lolameme.languages.render import LOLA_OPS, MEME_OPS
 
 Language = Literal["lola", "meme", "sample_mix", "module_mix"]
 GlobalsMode = Literal["train", "recall", "none"]
 
-LOLA_SYMBOLS = ("+", "-", "*", "%")
-MEME_SYMBOLS = ("|", "!", "@", "/")
+# The operator symbols of each dialect, in the order of ``Op`` (add, sub, mul, mod).
+LOLA_SYMBOLS = tuple(LOLA_OPS[op] for op in Op)
+MEME_SYMBOLS = tuple(MEME_OPS[op] for op in Op)
 
 # Test split name -> (globals policy, language override or None for the training language).
 # "recall": globals are read, never assigned, and the printed value depends on one;
@@ -175,7 +178,7 @@ class LolamemeConfig(BaseModel):
         ("test_with_global", "test_without_global"), validation_alias=_alias("TEST_SPLITS")
     )
     shard_size: int = Field(
-        50_000,
+        25_000,
         gt=0,
         validation_alias=_alias("SHARD_SIZE"),
         description="rows per Parquet shard (also the unit of parallel work)",
@@ -250,8 +253,7 @@ class LolamemeConfig(BaseModel):
     def _check_latent(self) -> None:
         if self.latent_a_end > self.latent_b_end:
             raise ConfigError(
-                f"latent_a_end={self.latent_a_end} is greater than "
-                f"latent_b_end={self.latent_b_end}"
+                f"latent_a_end={self.latent_a_end} is greater than latent_b_end={self.latent_b_end}"
             )
         probs = self.latent_variable_probability
         if len(probs) not in (2, 3) or any(not 0.0 <= p <= 1.0 for p in probs):
@@ -271,8 +273,7 @@ class LolamemeConfig(BaseModel):
         unknown = [s for s in self.test_splits if s not in TEST_SPLITS]
         if unknown:
             raise ConfigError(
-                f"unknown test split(s) {', '.join(unknown)} "
-                f"(valid: {', '.join(TEST_SPLITS)})"
+                f"unknown test split(s) {', '.join(unknown)} (valid: {', '.join(TEST_SPLITS)})"
             )
         if len(set(self.test_splits)) != len(self.test_splits):
             raise ConfigError(f"test_splits={list(self.test_splits)} lists a split twice")
@@ -309,10 +310,8 @@ def operator_set(config: LolamemeConfig, dialect: str) -> tuple[str, ...]:
     return tuple(s for s in LOLA_SYMBOLS if s in chosen)
 
 
-def latent_config(config: LolamemeConfig) -> Any:
+def latent_config(config: LolamemeConfig) -> LatentConfig:
     """The :class:`~lolameme.languages.LatentConfig` this data set is labelled with."""
-    from lolameme.languages import LatentConfig
-
     return LatentConfig(
         config.latent_a_end,
         config.latent_b_end,

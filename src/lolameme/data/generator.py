@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import multiprocessing
 import random
+import sys
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +32,7 @@ from typing import Any
 
 from lolameme.data.config import LolamemeConfig, global_schedule
 from lolameme.data.names import NameTables, draw_names
-from lolameme.data.sampler import COLUMNS, ItemSampler, SplitPolicy, canonical_hash
+from lolameme.data.sampler import COLUMNS, ItemSampler, SplitPolicy
 from lolameme.data.store import DatasetWriter
 from lolameme.errors import DataError
 
@@ -128,9 +130,9 @@ class _Context:
         import pyarrow as pa
 
         schema = arrow_schema()
-        columns = list(zip(*rows)) if rows else [[] for _ in COLUMNS]
+        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in COLUMNS]
         table = pa.Table.from_arrays(
-            [pa.array(col, type=field.type) for col, field in zip(columns, schema)],
+            [pa.array(col, type=field.type) for col, field in zip(columns, schema, strict=True)],
             schema=schema,
         )
         self.writer.write_shard(split, index, table)
@@ -162,16 +164,33 @@ def _run_shard(args: tuple[ShardJob, frozenset[int]]) -> tuple[ShardJob, bytes]:
     return job, np.asarray(hashes, dtype=np.uint64).tobytes()
 
 
+def start_method() -> str:
+    """``fork`` when this process has no other Python thread (workers start in
+    milliseconds instead of re-importing everything), else ``spawn``.
+
+    Workers get all their state from the pool initializer, so both give the same files.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and sys.platform == "linux" and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 class _Runner:
-    """Runs shard jobs in this process (``workers == 1``) or in a spawn-safe pool."""
+    """Runs shard jobs in this process (``workers == 1``) or in a process pool."""
 
     def __init__(
-        self, config: LolamemeConfig, names: NameTables, root: Path, workers: int
+        self,
+        config: LolamemeConfig,
+        names: NameTables,
+        root: Path,
+        workers: int,
+        method: str | None = None,
     ) -> None:
         self.initargs = (config.model_dump(mode="json"), names, str(root))
         self.pool = None
         if workers > 1:
-            self.pool = multiprocessing.get_context("spawn").Pool(
+            self.pool = multiprocessing.get_context(method or start_method()).Pool(
                 workers, initializer=_init_worker, initargs=self.initargs
             )
         else:
@@ -231,49 +250,29 @@ def _redraw_cross_shard_duplicates(
     for index, replaced in by_shard.items():
         path = ctx.writer.shard_path(split, index)
         columns = pq.read_table(path).to_pydict()
-        rows = list(zip(*(columns[name] for name in COLUMNS)))
+        rows = list(zip(*(columns[name] for name in COLUMNS), strict=True))
         for position, row in replaced.items():
             rows[position] = row
         ctx.write(split, index, rows)
     return int(later.size), hashes
 
 
-def build_lolameme(config: LolamemeConfig, writer: DatasetWriter, workers: int) -> dict[str, Any]:
-    """Fill ``writer`` with every split of ``config``; the Task ``build`` of LoLa/MeMe."""
-    import numpy as np
-    from tqdm import tqdm
+def build_lolameme(
+    config: LolamemeConfig, writer: DatasetWriter, workers: int, method: str | None = None
+) -> dict[str, Any]:
+    """Fill ``writer`` with every split of ``config``; the Task ``build`` of LoLa/MeMe.
 
+    ``method`` forces a multiprocessing start method (default: :func:`start_method`).
+    """
     names = draw_names(config, config.seed)
-    tests = list(config.test_splits)
-    plan = {split: _jobs(split, config.test_dataset_size, config.shard_size) for split in tests}
-    plan["train"] = _jobs("train", config.dataset_size, config.shard_size)
-    total = config.dataset_size + config.test_dataset_size * len(tests)
-    runner = _Runner(config, names, writer.root, max(1, workers))
-    parent = _Context(config, names, writer.root)
-    redrawn: dict[str, int] = {}
+    # The pool starts before numpy and tqdm are loaded here: no thread exists at a fork.
+    runner = _Runner(config, names, writer.root, max(1, workers), method)
     try:
-        with tqdm(total=total, unit="item", desc="generate", disable=None) as bar:
-            exclude: frozenset[int] = frozenset()
-            for stage in (tests, ["train"]):
-                jobs = [job for split in stage for job in plan[split]]
-                parts: dict[tuple[str, int], bytes] = {}
-                for job, hashes in runner.run(jobs, exclude):
-                    parts[(job.split, job.index)] = hashes
-                    bar.update(job.stop - job.start)
-                keys = []
-                for split in stage:
-                    joined = b"".join(parts[(split, job.index)] for job in plan[split])
-                    hashes = np.frombuffer(joined, dtype=np.uint64).copy()
-                    redrawn[split], hashes = _redraw_cross_shard_duplicates(
-                        parent, split, hashes, exclude
-                    )
-                    keys.append(hashes)
-                if stage is tests and keys:
-                    exclude = frozenset(np.concatenate(keys).tolist())
+        redrawn = _draw_splits(config, names, writer, runner)
     finally:
         runner.close()
     return {
-        "split_order": ["train", *tests],
+        "split_order": ["train", *config.test_splits],
         "globals": dict(names.globals),
         "extra": {
             "locals": list(names.locals),
@@ -281,3 +280,37 @@ def build_lolameme(config: LolamemeConfig, writer: DatasetWriter, workers: int) 
             "cross_shard_redraws": redrawn,
         },
     }
+
+
+def _draw_splits(
+    config: LolamemeConfig, names: NameTables, writer: DatasetWriter, runner: _Runner
+) -> dict[str, int]:
+    """Test splits first (their hashes then bar them from train), then train."""
+    import numpy as np
+    from tqdm import tqdm
+
+    tests = list(config.test_splits)
+    plan = {split: _jobs(split, config.test_dataset_size, config.shard_size) for split in tests}
+    plan["train"] = _jobs("train", config.dataset_size, config.shard_size)
+    total = config.dataset_size + config.test_dataset_size * len(tests)
+    parent = _Context(config, names, writer.root)
+    redrawn: dict[str, int] = {}
+    exclude: frozenset[int] = frozenset()
+    with tqdm(total=total, unit="item", desc="generate", disable=None) as bar:
+        for stage in (tests, ["train"]):
+            jobs = [job for split in stage for job in plan[split]]
+            parts: dict[tuple[str, int], bytes] = {}
+            for job, hashes in runner.run(jobs, exclude):
+                parts[(job.split, job.index)] = hashes
+                bar.update(job.stop - job.start)
+            keys = []
+            for split in stage:
+                joined = b"".join(parts.pop((split, job.index)) for job in plan[split])
+                hashes = np.frombuffer(joined, dtype=np.uint64).copy()
+                redrawn[split], hashes = _redraw_cross_shard_duplicates(
+                    parent, split, hashes, exclude
+                )
+                keys.append(hashes)
+            if stage is tests and keys:
+                exclude = frozenset(np.concatenate(keys).tolist())
+    return redrawn

@@ -63,7 +63,9 @@ class NameDrawer:
             self.every_word = tuple(w for ws in self.words.values() for w in ws)
         latent = latent_config(config)
         weights = type_weights(config)
-        self.types = [(latent.letter_range(t), w) for t, w in zip("ABC", weights) if w > 0]
+        self.types = [
+            (latent.letter_range(t), w) for t, w in zip("ABC", weights, strict=True) if w > 0
+        ]
         self.cumulative = []
         total = 0.0
         for _, w in self.types:
@@ -91,10 +93,8 @@ class NameDrawer:
     def _faker_letters(self, first: str, length: int) -> tuple[str, list[int]]:
         rng = self.rng
         starters = [w for letter in first for w in self.words.get(letter, ())]
-        if starters:
-            parts = [rng.choice(starters)]
-        else:  # no English word starts in this letter range (e.g. x-z): prefix the letter
-            parts = [rng.choice(first)]
+        # When no English word starts in the type's letter range (x-z), prefix a letter.
+        parts = [rng.choice(starters)] if starters else [rng.choice(first)]
         while sum(map(len, parts)) < length:
             parts.append(rng.choice(self.every_word))
         boundaries, position = [], 0
@@ -111,7 +111,7 @@ def name_space_size(config: LolamemeConfig) -> int | None:
         return None
     latent = latent_config(config)
     weights = type_weights(config)
-    firsts = sum(len(latent.letter_range(t)) for t, w in zip("ABC", weights) if w > 0)
+    firsts = sum(len(latent.letter_range(t)) for t, w in zip("ABC", weights, strict=True) if w > 0)
     p = config.var_name_underscore_probability
     total = 0
     for length in range(config.min_var_length, config.max_var_length + 1):
@@ -155,5 +155,6 @@ def draw_names(config: LolamemeConfig, seed: int) -> NameTables:
     names_g = ordered[: config.globalvar_count]
     values = [rng.randint(config.min_int_value, config.max_int_value) for _ in names_g]
     return NameTables(
-        globals=dict(zip(names_g, values)), locals=tuple(ordered[config.globalvar_count :])
+        globals=dict(zip(names_g, values, strict=True)),
+        locals=tuple(ordered[config.globalvar_count :]),
     )

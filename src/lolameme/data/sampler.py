@@ -209,7 +209,10 @@ class ItemSampler:
         ops: tuple[Op, ...],
         mandatory: Sequence[str],
     ) -> tuple | None:
-        """The paper's process: statements one by one; noise is whatever is not needed."""
+        """The paper's process: statements one by one; noise is whatever is not needed.
+
+        The hot path of the generator, hence inlined leaf drawing and pre-bound names.
+        """
         rnd = rng.random
         n = self.n
         depths = self._depths(rnd, len(mandatory))
@@ -221,54 +224,51 @@ class ItemSampler:
                 if slot not in mand:
                     mand[slot] = name
                     break
+        mand_get = mand.get
         globals_ = self.globals
         n_globals = len(globals_) if mode != "none" else 0
         locals_, n_locals = self.locals, len(self.locals)
         p_assign = self.p_global_assign if mode == "train" and n_globals else 0.0
         cshare, var, nops = self.constant_share, self.var, len(ops)
+        nums, int_min, int_span = self.nums, self.int_min, self.int_span
         assigned: list[str] = []
         targets: list[str] = []
         values: list = []
         reads_of: list[list[str]] = []
         slot = 0
-
-        def leaf(reads: list[str]) -> Var | Num:
-            nonlocal slot
-            name = mand.get(slot)
-            slot += 1
-            if name is None:
-                if rnd() < cshare:
-                    return self._const(rnd)
-                k = len(assigned) + n_globals
-                if k == 0:
-                    return self._const(rnd)
-                r = int(rnd() * k)
-                name = assigned[r] if r < len(assigned) else globals_[r - len(assigned)]
-            reads.append(name)
-            return var[name]
-
         for j in range(n):
             d = depths[j]
             reads: list[str] = []
-            if d == 0:
-                if p_assign and (assigned or j < n - 1) and rnd() < p_assign:
-                    target = mand.get(slot) or globals_[int(rnd() * n_globals)]
-                    slot += 1
-                    value = self._own_value(target)
-                else:
-                    target = locals_[int(rnd() * n_locals)]
-                    value = leaf(reads)
-            else:
-                target = locals_[int(rnd() * n_locals)]
-                value = leaf(reads)
-                for _ in range(d):
-                    other = leaf(reads)
-                    op = ops[int(rnd() * nops)]
-                    value = BinOp(op, value, other) if rnd() < 0.5 else BinOp(op, other, value)
+            if d == 0 and p_assign and (assigned or j < n - 1) and rnd() < p_assign:
+                target = mand_get(slot) or globals_[int(rnd() * n_globals)]
+                slot += 1
+                targets.append(target)
+                values.append(self._own_value(target))
+                reads_of.append(reads)
+                continue
+            leaves = []
+            for _ in range(d + 1):
+                name = mand_get(slot)
+                slot += 1
+                if name is None:
+                    k = len(assigned) + n_globals
+                    if k == 0 or rnd() < cshare:
+                        index = int(rnd() * int_span)
+                        leaves.append(nums[index] if nums else Num(int_min + index))
+                        continue
+                    r = int(rnd() * k)
+                    name = assigned[r] if r < len(assigned) else globals_[r - len(assigned)]
+                reads.append(name)
+                leaves.append(var[name])
+            value = leaves[0]
+            for other in leaves[1:]:
+                op = ops[int(rnd() * nops)]
+                value = BinOp(op, value, other) if rnd() < 0.5 else BinOp(op, other, value)
+            target = locals_[int(rnd() * n_locals)]
             targets.append(target)
             values.append(value)
             reads_of.append(reads)
-            if target not in self.gset and target not in assigned:
+            if target not in assigned:
                 assigned.append(target)
         return targets, values, reads_of, depths, None
 
@@ -433,21 +433,31 @@ class ItemSampler:
                 global_names.append(target)
             deps: list[int] = []
             recall = 0
-            reads = reads_of[j]
-            for name in reads:
+            longest = 0
+            operand = depths[j] > 0
+            for name in reads_of[j]:
+                if operand and name in modified:
+                    latent += 1
                 where = last_def.get(name)
+                if where is None:
+                    if name in gset:
+                        global_names.append(name)
+                        recall += 1
+                    continue
                 if name in gset:
                     global_names.append(name)
-                    if where is None:
-                        recall += 1
-                if where is not None and where not in deps:
+                if where not in deps:
                     deps.append(where)
-            if depths[j]:
-                latent += sum(1 for name in reads if name in modified)
+                    if chain[where] > longest:
+                        longest = chain[where]
             deps_of.append(deps)
-            chain.append(1 + max((chain[i] for i in deps), default=0))
+            chain.append(longest + 1)
             recalls.append(recall)
-            needs_recall.append(recall > 0 or any(needs_recall[i] for i in deps))
+            if mode == "recall":
+                needs = recall > 0
+                for i in deps:
+                    needs = needs or needs_recall[i]
+                needs_recall.append(needs)
             last_def[target] = j
         if output is None:
             candidates = [t for t in dict.fromkeys(targets) if t not in gset]
@@ -459,12 +469,13 @@ class ItemSampler:
         top = last_def[output]
         in_slice = {top}
         stack = [top]
+        slice_globals = recalls[top]
         while stack:
             for dep in deps_of[stack.pop()]:
                 if dep not in in_slice:
                     in_slice.add(dep)
                     stack.append(dep)
-        slice_globals = sum(recalls[i] for i in in_slice)
+                    slice_globals += recalls[dep]
         if mode == "recall" and not slice_globals:
             return None
         return (

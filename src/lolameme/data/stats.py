@@ -38,7 +38,9 @@ def split_stats(info: DatasetInfo, split: str) -> dict[str, Any]:
     for file in info.files(split):
         parquet = pq.ParquetFile(file)
         present = set(parquet.schema_arrow.names)
-        wanted = [c for c in ("program", "label", "noise_statements", "n_statements") if c in present]
+        wanted = [
+            c for c in ("program", "label", "noise_statements", "n_statements") if c in present
+        ]
         has_noise = has_noise or {"noise_statements", "n_statements"} <= present
         if "global_names" in present:
             has_names = True
