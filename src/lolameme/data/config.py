@@ -215,9 +215,9 @@ class LolamemeConfig(BaseModel):
                     f"{low}={lo} is greater than {high}={hi} "
                     f"({low.upper()} must be <= {high.upper()})"
                 )
+        self._check_splits()
         self._check_operators()
         self._check_latent()
-        self._check_splits()
         global_schedule(self)  # raises when train cannot show every global often enough
         return self
 

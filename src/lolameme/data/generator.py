@@ -115,16 +115,26 @@ class _Context:
     ) -> tuple[int, tuple]:
         """Draw item ``item`` of ``split`` until it is new (``taken``) and not excluded."""
         policy, mandatory = self.policy(split), self.mandatory(split, item)
+        invalid = 0
         for _ in range(MAX_ATTEMPTS):
             drawn = self.sampler.draw(rng, policy, mandatory)
-            if drawn is not None and drawn[0] not in taken and drawn[0] not in exclude:
+            if drawn is None:
+                invalid += 1
+            elif drawn[0] not in taken and drawn[0] not in exclude:
                 return drawn
-        raise DataError(
-            f"split '{split}': no new valid item after {MAX_ATTEMPTS} draws at item {item}; "
-            "this config has too few distinct programs for the requested size (raise "
-            "STATEMENT_COUNT, the depth, the int range or the name counts, or lower "
-            "DATASET_SIZE/TEST_DATASET_SIZE)"
-        )
+        if invalid > MAX_ATTEMPTS // 2:
+            why = (
+                f"{invalid} draws broke the split's rules (a modulo by zero, or no printable "
+                "variable that needs a global); check CONSTANT_SHARE, the int range and "
+                "the latent modifications"
+            )
+        else:
+            why = (
+                f"{MAX_ATTEMPTS - invalid} draws repeated an earlier item: this config has "
+                "too few distinct programs for the requested size (raise STATEMENT_COUNT, "
+                "the depth, the int range or the name counts, or lower the split size)"
+            )
+        raise DataError(f"split '{split}': no new valid item at item {item}; {why}")
 
     def write(self, split: str, index: int, rows: list[tuple]) -> None:
         import pyarrow as pa

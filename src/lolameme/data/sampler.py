@@ -215,6 +215,10 @@ class ItemSampler:
         """
         rnd = rng.random
         n = self.n
+        if mode == "recall" and not mandatory:
+            # One global in a random leaf, so that even with few variable leaves
+            # (CONSTANT_SHARE near 1) some local's value depends on a global to recall.
+            mandatory = (self.globals[int(rnd() * len(self.globals))],)
         depths = self._depths(rnd, len(mandatory))
         total = sum(depths) + n
         mand: dict[int, str] = {}

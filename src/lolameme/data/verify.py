@@ -114,10 +114,10 @@ def verify_dataset(path: str | Path) -> dict[str, SplitReport]:
                 _check_row(row, i, mode, config, latent, gvalues, local_pool, report, seen)
                 if mode == "train":
                     appearances.update(n for n in row["global_names"])
-        if split != "train" and "train" in canon:
-            leaked = len(canon[split] & canon["train"])
-            if leaked:
-                report.add(f"{leaked} program(s) also occur in train")
+    for split, texts in canon.items():
+        leaked = len(texts & canon.get("train", set())) if split != "train" else 0
+        if leaked:
+            reports[split].add(f"{leaked} program(s) also occur in train")
     if "train" in reports and gset:
         need = config.global_variables_num_appearance
         short = sorted((appearances.get(g, 0), g) for g in gset if appearances.get(g, 0) < need)
