@@ -45,7 +45,8 @@ def _binop(
     mods: dict[str, Callable[[int], int]],
 ) -> int:
     # Operands that are variables get their latent modification; nested expressions and
-    # literals contribute their plain value.
+    # literals contribute their plain value. Left and right are written out (not a helper
+    # call each) because this is the hottest code of data generation.
     left = node.left
     kind = type(left)
     if kind is Num:
@@ -116,7 +117,7 @@ def run(
     labeller. Errors are those of :func:`evaluate`.
     """
     globals_ = _EMPTY if globals is None else globals
-    mods = latent._by_letter
+    mods = latent._by_letter  # package-internal: first letter -> modification function
     env: dict[str, int] = {}
     index = 0
     try:

@@ -17,6 +17,7 @@ Design, chosen for speed and for clear errors:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from lolameme.languages.ast import Assign, BinOp, Expr, Num, Op, Program, Var
 from lolameme.languages.errors import InvalidNameError, ParseError
@@ -42,7 +43,16 @@ _DIGITS = frozenset("0123456789")
 
 
 class _Fail(Exception):
-    """Internal: (token index, message); the public error gets a character position."""
+    """Internal: a token index and a message; the public error gets a character position.
+
+    A message that must name another token's position (an unclosed bracket's opener) is
+    a function of the token-index -> character-position resolver, called only on error.
+    """
+
+    def __init__(self, index: int, message: str | Callable[[Callable[[int], int]], str]):
+        super().__init__(index, message)
+        self.index = index
+        self.message = message
 
 
 def _describe(tokens: list[str], i: int) -> str:
@@ -58,8 +68,20 @@ def _expect(tokens: list[str], i: int, what: str) -> _Fail:
     return _Fail(i, f"expected {what}, found {_describe(tokens, i)}")
 
 
+def _unclosed(tokens: list[str], i: int, opener: int, closer: str) -> _Fail:
+    """Token ``i`` should have been ``closer``, closing the bracket at token ``opener``."""
+    found, open_text = _describe(tokens, i), tokens[opener]
+    return _Fail(
+        i,
+        lambda pos: (
+            f"expected {closer!r} to close {open_text!r} at position {pos(opener)}, found {found}"
+        ),
+    )
+
+
 def _name(tokens: list[str], i: int) -> str:
     tok = tokens[i]
+    # Fast path: a dict hit in the spelling cache of ``names``; a miss validates.
     try:
         return _TO_LOLA[tok]
     except KeyError:
@@ -120,11 +142,7 @@ def _expr(tokens: list[str], i: int, n: int) -> tuple[Expr, int]:
                 i += 1
                 break
             if i >= n or tokens[i] != frame[0]:
-                raise _Fail(
-                    i,
-                    f"expected {frame[0]!r} to close {tokens[frame[1]]!r} at position "
-                    f"{{pos:{frame[1]}}}, found {_describe(tokens, i)}",
-                )
+                raise _unclosed(tokens, i, frame[1], frame[0])
             i += 1
             stack.pop()
             value = BinOp(frame[3], frame[2], value)
@@ -143,11 +161,7 @@ def _print(tokens: list[str], i: int, n: int) -> tuple[str, int]:
         raise _expect(tokens, i + 2, "a name to print")
     name = _name(tokens, i + 2)
     if i + 3 >= n or tokens[i + 3] != closer:
-        raise _Fail(
-            i + 3,
-            f"expected {closer!r} to close {tokens[i + 1]!r} at position {{pos:{i + 1}}}, "
-            f"found {_describe(tokens, i + 3)}",
-        )
+        raise _unclosed(tokens, i + 3, i + 1, closer)
     return name, i + 4
 
 
@@ -210,11 +224,9 @@ def parse(text: str) -> Program:
     try:
         return _program(tokens)
     except _Fail as fail:
-        token_index, message = fail.args
-        # Messages may refer to other tokens' positions as {pos:K}; resolve them now.
-        message = re.sub(
-            r"\{pos:(\d+)\}",
-            lambda m: str(_char_position(body, offset, int(m.group(1)))),
-            message,
-        )
-        raise ParseError(_char_position(body, offset, token_index), message) from None
+
+        def position(token_index: int) -> int:
+            return _char_position(body, offset, token_index)
+
+        message = fail.message if isinstance(fail.message, str) else fail.message(position)
+        raise ParseError(position(fail.index), message) from None
