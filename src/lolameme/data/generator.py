@@ -75,7 +75,11 @@ class GlobalSchedule:
 
     def take(self, item: int) -> list[str]:
         q, g = self.per_item, len(self.globals)
-        return [self._copy(p // g)[p % g] for p in range(item * q, (item + 1) * q)]
+        start = item * q
+        copy, offset = divmod(start, g)
+        if offset + q <= g:  # the usual case: one slice of one shuffled copy
+            return self._copy(copy)[offset : offset + q]
+        return [self._copy(p // g)[p % g] for p in range(start, start + q)]
 
 
 @dataclass(frozen=True)
