@@ -48,7 +48,10 @@ def main() -> None:
     print(f"  1 worker : {one_s:7.2f} s  {rows / one_s:10,.0f} programs/s")
     print(f"  {args.workers} workers: {all_s:7.2f} s  {rows / all_s:10,.0f} programs/s")
     print(f"  speed-up {one_s / all_s:.2f}x; identical files: {one_sha == all_sha}")
-    print(f"  peak RSS: parent {parent_rss / 1024:.0f} MiB, largest worker {worker_rss / 1024:.0f} MiB")
+    print(
+        f"  peak RSS: parent {parent_rss / 1024:.0f} MiB, "
+        f"largest worker {worker_rss / 1024:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

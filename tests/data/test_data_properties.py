@@ -34,7 +34,11 @@ knobs = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=int(os.environ.get("LOLAMEME_PROPERTY_EXAMPLES", "12")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# LOLAMEME_PROPERTY_EXAMPLES=200 for a longer hunt; 12 keep the default suite quick.
+EXAMPLES = int(os.environ.get("LOLAMEME_PROPERTY_EXAMPLES", "12"))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(knobs=knobs)
 def test_random_configs_pass_the_audit(knobs: dict) -> None:
     sizes = {"DATASET_SIZE": 120, "TEST_DATASET_SIZE": 30, "SHARD_SIZE": 50}
