@@ -119,6 +119,7 @@ class _Context:
     ) -> tuple[int, tuple]:
         """Draw item ``item`` of ``split`` until it is new (``taken``) and not excluded."""
         policy, mandatory = self.policy(split), self.mandatory(split, item)
+        before = self.sampler.rejected.copy()
         invalid = 0
         for _ in range(MAX_ATTEMPTS):
             drawn = self.sampler.draw(rng, policy, mandatory)
@@ -127,10 +128,11 @@ class _Context:
             elif drawn[0] not in taken and drawn[0] not in exclude:
                 return drawn
         if invalid > MAX_ATTEMPTS // 2:
+            reasons = self.sampler.rejected - before
             why = (
-                f"{invalid} draws broke the split's rules (a modulo by zero, or no printable "
-                "variable that needs a global); check CONSTANT_SHARE, the int range and "
-                "the latent modifications"
+                f"{invalid} draws broke the split's rules ("
+                + ", ".join(f"{reason}: {count}" for reason, count in reasons.most_common())
+                + ")"
             )
         else:
             why = (

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -125,6 +126,7 @@ class ItemSampler:
             dialect: tuple(_SYMBOL_TO_OP[s] for s in operator_set(config, dialect))
             for dialect in ("lola", "meme", "module_mix")
         }
+        self.rejected: Counter[str] = Counter()  # why draws were repeated, for error messages
 
     # -- public ---------------------------------------------------------------------
     def draw(
@@ -145,16 +147,19 @@ class ItemSampler:
         else:
             built = self._controlled(rng, mode, ops, mandatory, self.noise)
         if built is None:
+            self.rejected["no free local for a target (LOCAL_VAR_COUNT too small)"] += 1
             return None
         targets, values, reads, depths, output = built
         facts = self._describe(targets, reads, depths, mode, output, rnd)
         if facts is None:
+            self.rejected["no printable local whose value needs a global"] += 1
             return None
         output, noise, dep_depth, slice_globals, global_names, latent = facts
         program = Program(tuple(map(Assign, targets, values)), output)
         try:
             label = str(evaluate(program, self.gvalues, self.latent))
         except ModuloByZeroError:
+            self.rejected["modulo by zero"] += 1
             return None
         lola = render(program, "lola")
         if dialect == "lola":
