@@ -155,3 +155,19 @@ def test_files_load_with_pandas_pyarrow_and_datasets(build, tmp_path: Path, monk
     first = ds.path / ds.manifest["splits"]["train"]["files"][0]
     assert pq.read_table(first).num_rows == pd.read_parquet(first).shape[0]
     assert json.loads((ds.path / "globals.json").read_text()) == ds.globals
+
+
+def test_stats_and_verify_on_other_tasks(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from lolameme.data.stats import dataset_stats
+    from lolameme.data.store import DatasetWriter
+    from lolameme.errors import DataError
+
+    writer = DatasetWriter(tmp_path)
+    table = pa.table({"inputs": [[1, 2, 3]], "targets": [[-100, 2, 3]]})
+    writer.write_shard("train", 0, table)
+    writer.finish(task="mqar", format="tokens", config={}, seed=0)
+    assert dataset_stats(tmp_path)["splits"] == {"train": {"rows": 1}}
+    with pytest.raises(DataError, match="not 'mqar'"):
+        verify_dataset(tmp_path)

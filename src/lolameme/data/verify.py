@@ -16,6 +16,7 @@ from typing import Any
 
 from lolameme.data.config import TEST_SPLITS, LolamemeConfig, latent_config
 from lolameme.data.store import iter_split, open_dataset
+from lolameme.errors import DataError
 from lolameme.languages import BinOp, Num, Program, Var, evaluate, parse, render
 from lolameme.languages.ast import Expr, expr_depth, expr_names
 
@@ -95,6 +96,8 @@ def program_facts(program: Program, globals_: set[str], latent: Any) -> dict[str
 def verify_dataset(path: str | Path) -> dict[str, SplitReport]:
     """Every problem found, per split (an empty ``problems`` list means all checks hold)."""
     info = open_dataset(path)
+    if info.task != "lolameme":
+        raise DataError(f"{info.path}: verify checks LoLa/MeMe data sets, not '{info.task}'")
     config = LolamemeConfig.model_validate(info.config())
     latent = latent_config(config)
     gvalues = info.globals()
