@@ -61,3 +61,21 @@ def test_errors_are_one_line(
     code, out, err = run(capsys, *args)
     assert code == 2 and out == ""
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_cli_import_does_not_import_torch() -> None:
+    """``lolameme --help`` stays fast: torch is imported inside the command only."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import lolameme
+
+    src = str(Path(lolameme.__file__).resolve().parents[1])  # this checkout's src/
+    code = "import sys, lolameme.cli; print('torch' in sys.modules)"
+    env = {**os.environ, "PYTHONPATH": src}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert result.stdout.strip() == "False"
