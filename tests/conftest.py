@@ -9,7 +9,6 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-import torch
 
 from lolameme._io import atomic_directory
 from lolameme.data.store import DatasetWriter
@@ -104,62 +103,3 @@ def tokens_dataset(tmp_path: Path) -> Callable[..., Path]:
         )
 
     return make
-
-
-class GRULM(torch.nn.Module):
-    """A throwaway causal LM honouring the models contract, until real specs land.
-
-    The output layer shares the embedding matrix (tied weights, as GPT-2 does), which
-    exercises the checkpoint path for shared tensors.
-    """
-
-    def __init__(self, vocab_size: int, max_seq_len: int, width: int = 64) -> None:
-        super().__init__()
-        self.vocab_size, self.max_seq_len, self.width = vocab_size, max_seq_len, width
-        self.embed = torch.nn.Embedding(vocab_size, width)
-        self.rnn = torch.nn.GRU(width, width, batch_first=True)
-        self.norm = torch.nn.LayerNorm(width)
-        self.head = torch.nn.Linear(width, vocab_size, bias=False)
-        self.head.weight = self.embed.weight
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.prefill(ids)[0]
-
-    def prefill(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        hidden, state = self.rnn(self.embed(ids))
-        return self.head(self.norm(hidden)), state
-
-    def step(self, token: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        hidden, state = self.rnn(self.embed(token)[:, None], state)
-        return self.head(self.norm(hidden[:, 0])), state
-
-    def param_groups(self, weight_decay: float) -> list[dict]:
-        decay = [p for p in self.parameters() if p.dim() >= 2]
-        other = [p for p in self.parameters() if p.dim() < 2]
-        return [
-            {"params": decay, "weight_decay": weight_decay},
-            {"params": other, "weight_decay": 0.0},
-        ]
-
-    def config_dict(self) -> dict:
-        return {"vocab_size": self.vocab_size, "max_seq_len": self.max_seq_len, "width": self.width}
-
-    @classmethod
-    def from_config_dict(cls, config: dict) -> GRULM:
-        return cls(**config)
-
-
-@pytest.fixture
-def fake_models(monkeypatch: pytest.MonkeyPatch) -> type[GRULM]:
-    """Route the training layer's model construction to :class:`GRULM` (spec ``gru``)."""
-    from lolameme.errors import ConfigError
-    from lolameme.training import run
-
-    def build(spec: str, *, scale: str, vocab_size: int, max_seq_len: int) -> GRULM:
-        if spec != "gru":
-            raise ConfigError(f"unknown model spec '{spec}'")
-        return GRULM(vocab_size, max_seq_len)
-
-    monkeypatch.setattr(run, "build_model", build)
-    monkeypatch.setattr(run, "model_from_config", GRULM.from_config_dict)
-    return GRULM

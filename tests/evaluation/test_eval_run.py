@@ -16,15 +16,15 @@ from lolameme.training.tokenizer import train_char
 
 def _run(data: Path, out: Path, **overrides: object) -> Path:
     settings = dict(
-        data=data, model="gru", out=out, tokenizer="char", steps=8, batch_size=16,
-        eval_every=0, eval_samples=4, threads=1,
+        data=data, model="attention*2", scale="smoke", out=out, tokenizer="char", steps=8,
+        batch_size=16, eval_every=0, eval_samples=4, threads=1,
     )  # fmt: skip
     settings.update(overrides)
     return train(TrainConfig(**settings), progress=False)
 
 
 def test_eval_writes_predictions_and_breakdowns(
-    toy, fake_models: type, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    toy, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = toy.write(
         tmp_path / "d",
@@ -59,20 +59,22 @@ def test_eval_writes_predictions_and_breakdowns(
     assert set(again["splits"]) == {"test_a", "test_b"} and again["splits"]["test_b"]["n"] == 5
 
 
-def test_eval_tokens_format(tokens_dataset: Callable, fake_models: type, tmp_path: Path) -> None:
+def test_eval_tokens_format(tokens_dataset: Callable, tmp_path: Path) -> None:
     run = _run(tokens_dataset(128, 16), tmp_path / "run", steps=40, lr=1e-2)
     report = evaluate_run(run, progress=False)
     summary = report["splits"]["test"]
     frame = pd.read_parquet(run / "predictions-test.parquet")
     assert list(frame.columns[:3]) == ["n_labelled", "n_correct", "correct"]
     assert (frame.n_labelled == 6).all()  # 12 positions, every odd one labelled
-    assert summary["token_accuracy"] == pytest.approx(frame.n_correct.sum() / frame.n_labelled.sum())
+    assert summary["token_accuracy"] == pytest.approx(
+        frame.n_correct.sum() / frame.n_labelled.sum()
+    )
     assert summary["em"] == pytest.approx((frame.n_correct == 6).mean())
     assert summary["token_accuracy"] > 0.9
 
 
 def test_eval_errors_are_one_line(
-    copy_dataset: Callable, fake_models: type, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    copy_dataset: Callable, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = copy_dataset(32, 8)
     run = _run(data, tmp_path / "run")

@@ -19,7 +19,8 @@ from lolameme.training.checkpoint import latest_checkpoint, load_state
 def _config(data: Path, out: Path, **overrides: object) -> TrainConfig:
     settings = dict(
         data=data,
-        model="gru",
+        model="attention*2",
+        scale="smoke",
         out=out,
         tokenizer="char",
         steps=12,
@@ -37,7 +38,7 @@ def _events(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
-def test_run_directory_contents(copy_dataset: Callable, fake_models: type, tmp_path: Path) -> None:
+def test_run_directory_contents(copy_dataset: Callable, tmp_path: Path) -> None:
     run = train(_config(copy_dataset(128, 16), tmp_path / "run"), progress=False)
     meta = json.loads((run / "run.json").read_text())
     assert meta["format"] == "text" and meta["tokenizer"] == "char"
@@ -55,9 +56,7 @@ def test_run_directory_contents(copy_dataset: Callable, fake_models: type, tmp_p
     assert first["tokens_per_s"] > 0 and 0 < first["lr"] <= 1e-3
 
 
-def test_resume_continues_exactly(
-    copy_dataset: Callable, fake_models: type, tmp_path: Path
-) -> None:
+def test_resume_continues_exactly(copy_dataset: Callable, tmp_path: Path) -> None:
     data = copy_dataset(128, 16)
     straight = train(_config(data, tmp_path / "a"), progress=False)
     train(_config(data, tmp_path / "b", stop_after=6), progress=False)
@@ -75,7 +74,7 @@ def test_resume_continues_exactly(
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
-    copy_dataset: Callable, fake_models: type, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    copy_dataset: Callable, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_loss = trainer_module._loss
     calls = {"n": 0}
@@ -95,7 +94,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
 
 
 def test_tokens_format_trains_on_labelled_positions(
-    tokens_dataset: Callable, fake_models: type, tmp_path: Path
+    tokens_dataset: Callable, tmp_path: Path
 ) -> None:
     data = tokens_dataset(256, 32, vocab=16)
     run = train(
@@ -111,16 +110,19 @@ def test_tokens_format_trains_on_labelled_positions(
 
 
 def test_tokens_vocab_smaller_than_data_is_rejected(
-    tokens_dataset: Callable, fake_models: type, tmp_path: Path
+    tokens_dataset: Callable, tmp_path: Path
 ) -> None:
     with pytest.raises(Exception, match="tokenizer/vocab mismatch"):
         train(_config(tokens_dataset(vocab=16), tmp_path / "run", vocab_size=8), progress=False)
 
 
-def test_missing_train_split(toy: SimpleNamespace, fake_models: type, tmp_path: Path) -> None:
+def test_missing_train_split(toy: SimpleNamespace, tmp_path: Path) -> None:
     data = toy.write(tmp_path / "d", {"test": toy.copy_items(8, 0)})
     with pytest.raises(DataError, match="no 'train' split"):
         train(_config(data, tmp_path / "run"), progress=False)
+
+
+MODEL = ("--model", "attention*2", "--scale", "smoke")
 
 
 def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -137,30 +139,51 @@ def _train_args(data: Path, out: Path, *extra: str) -> list[str]:
 
 def test_cli_errors_are_one_line(
     copy_dataset: Callable,
-    fake_models: type,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     data = copy_dataset(64, 8)
     out = tmp_path / "run"
     cases = [
-        (_train_args(tmp_path / "missing", out, "--model", "gru"), "data directory not found"),
-        (_train_args(data, out, "--model", "nosuchspec"), "unknown model spec"),
-        (_train_args(data, out, "--model", "gru", "--lr", "-1"), "field 'lr'"),
+        (
+            _train_args(tmp_path / "missing", out, *MODEL),
+            "data directory not found",
+        ),
+        (_train_args(data, out, "--model", "nosuchspec"), "unknown mixer 'nosuchspec'"),
+        (
+            _train_args(data, out, *MODEL, "--lr", "-1"),
+            "field 'lr'",
+        ),
     ]
     for args, expected in cases:
         code, err = _cli(args, capsys)
         assert code != 0
         assert err.startswith("error: ") and expected in err and "\n" not in err, err
     assert not out.exists()  # a failed start leaves nothing behind
-    main(_train_args(data, out, "--model", "gru"))
+    main(_train_args(data, out, *MODEL))
     capsys.readouterr()
-    code, err = _cli(_train_args(data, out, "--model", "gru"), capsys)
+    code, err = _cli(_train_args(data, out, *MODEL), capsys)
     assert code != 0 and "--resume" in err and "\n" not in err
     other = copy_dataset(65, 8, name="other")
     for args, expected in [
-        (_train_args(data, out, "--model", "gru", "--resume", "--batch-size", "4"), "batch_size"),
-        (_train_args(other, out, "--model", "gru", "--resume"), "data set differs"),
+        (
+            _train_args(
+                data,
+                out,
+                "--model",
+                "attention*2",
+                "--scale",
+                "smoke",
+                "--resume",
+                "--batch-size",
+                "4",
+            ),
+            "batch_size",
+        ),
+        (
+            _train_args(other, out, *MODEL, "--resume"),
+            "data set differs",
+        ),
     ]:
         code, err = _cli(args, capsys)
         assert code != 0 and "incompatible checkpoint" in err and expected in err, err
@@ -168,10 +191,21 @@ def test_cli_errors_are_one_line(
 
 
 def test_cli_resume_needs_only_the_run_dir(
-    copy_dataset: Callable, fake_models: type, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    copy_dataset: Callable, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "run"
-    main(_train_args(copy_dataset(64, 8), out, "--model", "gru", "--stop-after", "2"))
+    main(
+        _train_args(
+            copy_dataset(64, 8),
+            out,
+            "--model",
+            "attention*2",
+            "--scale",
+            "smoke",
+            "--stop-after",
+            "2",
+        )
+    )
     assert latest_checkpoint(out).name == "step-00000002"
     main(["train", "--out", str(out), "--resume", "-q"])
     assert latest_checkpoint(out).name == "step-00000004"

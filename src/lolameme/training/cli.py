@@ -7,6 +7,7 @@ from the run's saved config (``lolameme train --out RUN --resume`` is enough).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,8 @@ def train_command(
     if "data" not in settings or "model" not in settings:
         raise ConfigError("--data and --model are required (unless --resume continues a run)")
     run_dir = train(TrainConfig(**settings), progress=not quiet)
-    typer.echo(f"run written to {run_dir}")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, one line, not one per process
+        typer.echo(f"run written to {run_dir}")
 
 
 def register(app: typer.Typer) -> None:

@@ -51,19 +51,19 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
     """
     dist = Distributed.from_env()
     device = dist.device(config.device)
+    threads = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)
     dist.init(device)
     cuda_devices = [device.index or 0] if device.type == "cuda" else []
+    py_state = random.getstate()
     try:
         with torch.random.fork_rng(devices=cuda_devices):
             torch.manual_seed(config.seed)
-            py_state = random.getstate()
-            try:
-                return _Run(config, dist, device, progress).fit()
-            finally:
-                random.setstate(py_state)
+            return _Run(config, dist, device, progress).fit()
     finally:
+        random.setstate(py_state)  # the caller's RNGs and threads are left as they were
+        torch.set_num_threads(threads)
         dist.close()
 
 
@@ -267,9 +267,7 @@ class _Run:
             self.step += 1
             loss_sum += loss.detach()
             since += 1
-            n_tokens = int(data.train.lengths[index].sum()) * dist.world_size
-            tokens += n_tokens
-            self.tokens_seen += n_tokens
+            tokens += int(data.train.lengths[index].sum())
             bar.update(1)
             do_eval = config.eval_samples > 0 and (
                 self.step == self.total
@@ -278,7 +276,8 @@ class _Run:
             )
             do_ckpt = self.step % self.checkpoint_every == 0 or self.step == stop
             if self.step % config.log_every == 0 or do_eval or do_ckpt:
-                mean = self._mean_loss(loss_sum, since, last_good)
+                mean, tokens = self._reduce(loss_sum, since, tokens, last_good)
+                self.tokens_seen += tokens
                 now = time.perf_counter()
                 event = {
                     "type": "train",
@@ -311,19 +310,30 @@ class _Run:
             }
             run_files.write_run(self.out, self.meta)
 
-    def _mean_loss(self, loss_sum: torch.Tensor, count: int, last_good: Path | None) -> float:
-        total = loss_sum.clone()
+    def _reduce(
+        self, loss_sum: torch.Tensor, count: int, tokens: int, last_good: Path | None
+    ) -> tuple[float, int]:
+        """Mean loss over steps and processes, and tokens of all processes; stop on NaN/inf.
+
+        Checked before every checkpoint, so a checkpoint never holds diverged weights.
+        """
+        totals = torch.stack(
+            [
+                loss_sum.double(),
+                torch.tensor(float(tokens), dtype=torch.float64, device=self.device),
+            ]
+        )
         if self.dist.enabled:
-            torch.distributed.all_reduce(total)
-            total /= self.dist.world_size
-        mean = float(total) / max(count, 1)
+            torch.distributed.all_reduce(totals)
+            totals[0] /= self.dist.world_size
+        mean = float(totals[0]) / max(count, 1)
         if not math.isfinite(mean):
             kept = f"the last good checkpoint is {last_good}" if last_good else "no checkpoint"
             raise TrainingError(
                 f"loss became {mean} by step {self.step}: training stopped; {kept} "
                 "(try a lower --lr or more --warmup)"
             )
-        return mean
+        return mean, int(totals[1])
 
     def _evaluate(self, log: MetricsLog) -> None:
         if self.dist.is_main and self.data.eval_frames:
