@@ -93,3 +93,45 @@ def test_tally_accumulates_batches_and_reports_empty_groups() -> None:
 def test_shapes_are_checked() -> None:
     with pytest.raises(ValueError, match=r"\(B, L\)"):
         ar_hits(torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 4, dtype=torch.long))
+
+
+# --- in eval.json ----------------------------------------------------------------------
+def _partition_holds(summary: dict, overall_loss: float, overall_acc: float | None) -> None:
+    """AR hits and other tokens partition the labelled predictions exactly."""
+    hits, other = summary["ar_hits"], summary["other"]
+    n = hits["count"] + other["count"]
+    assert hits["count"] > 0 and other["count"] > 0
+    loss = (hits["loss"] * hits["count"] + other["loss"] * other["count"]) / n
+    assert loss == pytest.approx(overall_loss, rel=1e-5)
+    if overall_acc is not None:
+        acc = (hits["acc"] * hits["count"] + other["acc"] * other["count"]) / n
+        assert acc == pytest.approx(overall_acc, rel=1e-9)
+
+
+def test_eval_json_splits_loss_into_ar_hits_and_other(
+    copy_dataset, tokens_dataset, tmp_path
+) -> None:
+    from lolameme.evaluation import evaluate_run
+    from lolameme.training import TrainConfig, train
+
+    common = dict(scale="smoke", tokenizer="char", batch_size=16, eval_every=0, threads=1)
+    # text: the copy task's answer re-reads the digits of the program (AR hits);
+    # trained as a BaseConv + sparse-attention hybrid, so the token ids go through training
+    text_run = train(
+        TrainConfig(
+            data=copy_dataset(64, 16), model="base_conv,sparse_attention", out=tmp_path / "t",
+            steps=4, eval_samples=4, **common,
+        ),
+        progress=False,
+    )  # fmt: skip
+    summary = evaluate_run(text_run, progress=False)["splits"]["test"]
+    _partition_holds(summary, summary["loss"], None)
+    tokens_run = train(
+        TrainConfig(
+            data=tokens_dataset(64, 16), model="attention", out=tmp_path / "k", steps=4,
+            eval_samples=4, **common,
+        ),
+        progress=False,
+    )  # fmt: skip
+    summary = evaluate_run(tokens_run, progress=False)["splits"]["test"]
+    _partition_holds(summary, summary["loss"], summary["token_accuracy"])

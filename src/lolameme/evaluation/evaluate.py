@@ -9,6 +9,9 @@ and the full evaluation of a finished run, so both report the same numbers.
   trained with either loss).
 - ``tokens`` splits (MQAR): no decoding; ``token_accuracy`` is argmax accuracy over the
   labelled positions and ``em`` the share of sequences with every labelled position right.
+- Both: zoology's recall-gap split of the same teacher-forced predictions
+  (:mod:`lolameme.evaluation.recall`), ``ar_hits`` and ``other``, each
+  ``{"loss", "acc", "count"}``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from lolameme.data.store import IGNORE_INDEX
 from lolameme.errors import DataError
 from lolameme.evaluation.decode import greedy_decode
 from lolameme.evaluation.metrics import em_breakdown, exact_match
+from lolameme.evaluation.recall import RecallTally
 from lolameme.training.batching import Codec, EncodedSplit, TextCodec, sorted_batches
 from lolameme.training.precision import autocast
 
@@ -39,12 +43,14 @@ def forward_stats(
     sep_id: int | None,
     batch_size: int,
     device: torch.device,
+    recall: RecallTally | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-row sums of the loss and of correct argmax predictions over labelled positions.
 
     Keys: ``loss`` (sum of cross-entropy), ``n`` (labelled positions), ``correct``
     (argmax hits) and, when ``sep_id`` is given, ``answer_loss``/``answer_n``: the same
     restricted to positions at or after ``<sep>`` in the input (predicting the answer).
+    ``recall``, if given, also receives every batch (AR hits vs other tokens).
     """
     rows = len(encoded)
     stats = {k: np.zeros(rows) for k in ("loss", "n", "correct", "answer_loss", "answer_n")}
@@ -62,6 +68,8 @@ def forward_stats(
             stats["loss"][idx] = ce.sum(1).double().cpu().numpy()
             stats["n"][idx] = mask.sum(1).cpu().numpy()
             stats["correct"][idx] = hits.sum(1).cpu().numpy()
+            if recall is not None:
+                recall.add(inputs, targets, ce, hits, mask)
             if sep_id is not None:
                 answer = mask & ((inputs == sep_id).cumsum(1) > 0)
                 stats["answer_loss"][idx] = (ce * answer).sum(1).double().cpu().numpy()
@@ -100,6 +108,7 @@ def evaluate_text(
         desc=desc,
     )
     predictions = [codec.decode_answer(ids) for ids in generated]
+    recall = RecallTally()
     stats = forward_stats(
         model,
         codec.encode(frame),
@@ -107,6 +116,7 @@ def evaluate_text(
         sep_id=codec.tokenizer.sep_id,
         batch_size=batch_size,
         device=device,
+        recall=recall,
     )
     out = frame.reset_index(drop=True).copy()
     out["label"] = labels
@@ -117,6 +127,7 @@ def evaluate_text(
         "em": float(out["correct"].mean()) if len(out) else None,
         "loss": _mean(stats["loss"], stats["n"]),
         "answer_loss": _mean(stats["answer_loss"], stats["answer_n"]),
+        **recall.summary(),
         "by": em_breakdown(out, exclude={*TEXT_COLUMNS, "prediction"}),
     }
     return _front(out, [*TEXT_COLUMNS, "prediction", "correct"]), summary
@@ -131,6 +142,7 @@ def evaluate_tokens(
     device: torch.device,
 ) -> tuple[Any, dict[str, Any]]:
     """Per-sequence counts (labelled, correct, all right) plus metadata, and a summary."""
+    recall = RecallTally()
     stats = forward_stats(
         model,
         codec.encode(frame),
@@ -138,6 +150,7 @@ def evaluate_tokens(
         sep_id=None,
         batch_size=batch_size,
         device=device,
+        recall=recall,
     )
     out = frame.drop(columns=[c for c in TOKEN_COLUMNS if c in frame.columns])
     out = out.reset_index(drop=True).copy()
@@ -149,6 +162,7 @@ def evaluate_tokens(
         "em": float(out["correct"].mean()) if len(out) else None,
         "token_accuracy": _mean(stats["correct"], stats["n"]),
         "loss": _mean(stats["loss"], stats["n"]),
+        **recall.summary(),
         "by": em_breakdown(out, exclude={"n_labelled", "n_correct"}),
     }
     return _front(out, ["n_labelled", "n_correct", "correct"]), summary
