@@ -21,6 +21,7 @@ test leak) when its LoLa rendering matches another item's.
 
 from __future__ import annotations
 
+import array
 import multiprocessing
 import random
 import sys
@@ -162,9 +163,8 @@ def _init_worker(config: dict[str, Any], names: NameTables, root: str) -> None:
 
 
 def _run_shard(args: tuple[ShardJob, frozenset[int]]) -> tuple[ShardJob, bytes]:
-    """Draw and write one shard; return the canonical hashes of its rows, in order."""
-    import numpy as np
-
+    """Draw and write one shard; return the canonical hashes of its rows, in order
+    (as uint64 bytes, via the stdlib ``array`` so that workers need not import numpy)."""
     job, exclude = args
     ctx = _WORKER["ctx"]
     rng = random.Random(f"{ctx.config.seed}:{job.split}:{job.index}")
@@ -177,7 +177,10 @@ def _run_shard(args: tuple[ShardJob, frozenset[int]]) -> tuple[ShardJob, bytes]:
         hashes.append(key)
         rows.append(row)
     ctx.write(job.split, job.index, rows)
-    return job, np.asarray(hashes, dtype=np.uint64).tobytes()
+    packed = array.array("Q", hashes)
+    if sys.byteorder != "little":  # numpy reads them back as little-endian uint64
+        packed.byteswap()
+    return job, packed.tobytes()
 
 
 def start_method() -> str:
@@ -322,7 +325,7 @@ def _draw_splits(
             keys = []
             for split in stage:
                 joined = b"".join(parts.pop((split, job.index)) for job in plan[split])
-                hashes = np.frombuffer(joined, dtype=np.uint64).copy()
+                hashes = np.frombuffer(joined, dtype="<u8").astype(np.uint64)
                 redrawn[split], hashes = _redraw_cross_shard_duplicates(
                     parent, split, hashes, exclude
                 )
