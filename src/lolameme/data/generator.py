@@ -229,6 +229,7 @@ class _Runner:
             self.pool.terminate()
             self.pool.join()
             self.pool = None
+        _WORKER.clear()
 
 
 def _jobs(split: str, size: int, shard_size: int) -> list[ShardJob]:
