@@ -241,16 +241,18 @@ def _jobs(split: str, size: int, shard_size: int) -> list[ShardJob]:
 
 def _redraw_cross_shard_duplicates(
     ctx: _Context, split: str, hashes: Any, exclude: frozenset[int]
-) -> tuple[int, Any]:
-    """Keep each program's first occurrence in the split; redraw later copies in place."""
+) -> int:
+    """Keep each program's first occurrence in the split; redraw later copies in place
+    (``hashes`` is updated). Returns how many items were redrawn."""
     import numpy as np
     import pyarrow.parquet as pq
 
     order = np.argsort(hashes, kind="stable")
     ordered = hashes[order]
     later = np.sort(order[np.nonzero(ordered[1:] == ordered[:-1])[0] + 1])
+    del order
     if later.size == 0:
-        return 0, hashes
+        return 0
     fresh: set[int] = set()
 
     class _Taken:
@@ -274,7 +276,7 @@ def _redraw_cross_shard_duplicates(
         for position, row in replaced.items():
             rows[position] = row
         ctx.write(split, index, rows)
-    return int(later.size), hashes
+    return int(later.size)
 
 
 def build_lolameme(
@@ -318,19 +320,14 @@ def _draw_splits(
     exclude: frozenset[int] = frozenset()
     with tqdm(total=total, unit="item", desc="generate", disable=None) as bar:
         for stage in (tests, ["train"]):
+            # One uint64 per item, filled as shards finish (8 bytes per item in memory).
+            keys = {split: np.zeros(plan[split][-1].stop, dtype=np.uint64) for split in stage}
             jobs = [job for split in stage for job in plan[split]]
-            parts: dict[tuple[str, int], bytes] = {}
-            for job, hashes in runner.run(jobs, exclude):
-                parts[(job.split, job.index)] = hashes
+            for job, packed in runner.run(jobs, exclude):
+                keys[job.split][job.start : job.stop] = np.frombuffer(packed, dtype="<u8")
                 bar.update(job.stop - job.start)
-            keys = []
             for split in stage:
-                joined = b"".join(parts.pop((split, job.index)) for job in plan[split])
-                hashes = np.frombuffer(joined, dtype="<u8").astype(np.uint64)
-                redrawn[split], hashes = _redraw_cross_shard_duplicates(
-                    parent, split, hashes, exclude
-                )
-                keys.append(hashes)
+                redrawn[split] = _redraw_cross_shard_duplicates(parent, split, keys[split], exclude)
             if stage is tests and keys:
-                exclude = frozenset(np.concatenate(keys).tolist())
+                exclude = frozenset(np.concatenate(list(keys.values())).tolist())
     return redrawn
