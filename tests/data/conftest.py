@@ -1,4 +1,7 @@
-"""Small LoLa/MeMe data sets and an independent reading of them, shared by the data tests.
+"""Small data sets and independent readings of them, shared by the data tests.
+
+``build`` makes LoLa/MeMe data sets; ``build_task_dataset`` makes any task's data set
+(ListOps, MQAR, ...) through the same driver as ``lolameme generate``.
 
 Tests run with ``--import-mode=importlib`` (no sibling imports), so helpers are fixtures.
 Sizes are small: a data set here takes well under a second to build in-process.
@@ -102,3 +105,20 @@ def helpers() -> Any:
         Var = Var
 
     return _Helpers
+
+
+@pytest.fixture
+def build_task_dataset(tmp_path: Path) -> Callable[..., Path]:
+    """``build_task_dataset(task, preset="smoke", workers=1, name="ds", **overrides) -> dir``."""
+
+    def _build(
+        task_name: str,
+        preset: str = "smoke",
+        *,
+        workers: int = 1,
+        name: str = "ds",
+        **overrides: Any,
+    ) -> Path:
+        return generate(task_name, preset, overrides, tmp_path / name, workers=workers)
+
+    return _build
