@@ -17,9 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lolameme._io import atomic_directory
-from lolameme.data.store import DatasetWriter
-from lolameme.data.tasks import get_task
+from lolameme.data.generate import generate
+from lolameme.data.store import open_dataset
 
 # (task, preset, overrides): listops-lra is a sample of the 96k/2k/2k preset.
 CASES: list[tuple[str, str, dict[str, Any]]] = [
@@ -35,21 +34,11 @@ QUICK = {
 
 
 def build_once(task_name: str, preset: str, overrides: dict[str, Any], workers: int) -> int:
-    """Build the data set in a temporary directory; return the number of rows."""
-    task = get_task(task_name)
-    config = task.config_cls(**{**task.presets[preset], **overrides})
-    with tempfile.TemporaryDirectory() as root, atomic_directory(Path(root) / "ds") as tmp:
-        writer = DatasetWriter(tmp)
-        result = task.build(config, writer, workers)
-        manifest = writer.finish(
-            task=task.name,
-            format=task.format,
-            config=config.model_dump(),
-            seed=config.seed,
-            split_order=result["split_order"],
-            extra=result["extra"],
-        )
-    return sum(split["rows"] for split in manifest["splits"].values())
+    """Build the data set with the CLI's driver in a temporary directory; return its rows."""
+    with tempfile.TemporaryDirectory() as root:
+        out = generate(task_name, preset, overrides, Path(root) / "ds", workers=workers)
+        info = open_dataset(out)
+        return sum(info.rows(split) for split in info.splits)
 
 
 def _cpu_seconds() -> float:

@@ -27,3 +27,13 @@ def scramble() -> Callable[..., nn.Module]:
 @pytest.fixture
 def gen() -> torch.Generator:
     return torch.Generator().manual_seed(1234)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Run model tests on one intra-op thread. Smoke-size tensors gain nothing from two,
+    and on a busy 2-core machine OpenMP's spinning made some tests 5x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -179,11 +179,11 @@ def test_a_tiny_model_learns_a_repeating_sequence() -> None:
     ids = (torch.arange(32) % 8).repeat(4, 1)
     opt = torch.optim.AdamW(model.param_groups(0.01), lr=3e-3)
     losses = []
-    for _ in range(60):
+    for _ in range(30):
         logits = model(ids[:, :-1])
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 8), ids[:, 1:].reshape(-1))
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    assert losses[-1] < 0.5 * losses[0]
+    assert losses[-1] < 0.7 * losses[0]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lolameme.models import SCALES, SpecError, build_model, list_presets, parse_spec
 
@@ -49,6 +51,7 @@ def test_thex_equals_its_pattern() -> None:
         ("hyena,hyena*2,attention*1", "hyena*3,attention"),
         ("attention@32,attention@32,hyena", "attention@32*2,hyena"),
         ("hyena*18", "hyena*18"),
+        ("hyena*1", "hyena*1"),  # one layer, not the 18-layer preset
     ],
 )
 def test_specs_are_normalised(spec: str, normal: str) -> None:
@@ -96,3 +99,25 @@ def test_spec_error_is_a_user_error() -> None:
     from lolameme.errors import LolamemeError
 
     assert issubclass(SpecError, LolamemeError)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    items=st.lists(
+        st.tuples(
+            st.sampled_from(["attention", "hyena", "base_conv"]),
+            st.sampled_from([None, 8, 16, 24]),
+            st.integers(1, 3),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_normal_form_rebuilds_the_same_layers(items: list[tuple[str, int | None, int]]) -> None:
+    spec = ",".join(
+        f"{mixer}{'' if width is None else f'@{width}'}*{n}" for mixer, width, n in items
+    )
+    config = parse_spec(spec, scale="smoke", vocab_size=50, max_seq_len=32)
+    again = parse_spec(config.spec, scale="smoke", vocab_size=50, max_seq_len=32)
+    assert again.spec == config.spec and again.layers == config.layers
+    assert len(config.layers) == sum(n for _, _, n in items)

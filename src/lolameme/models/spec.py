@@ -11,6 +11,8 @@ Grammar (case and spaces ignored)::
 attention block of the GPT-2 width. In a pattern every mixer takes its width, MLP width
 and keyword arguments from the scale; ``@WIDTH`` resizes one item (its MLP keeps the
 scale's ratio) and ``*COUNT`` repeats it. ``hyena*6,attention,hyena*11`` is THEX-6.
+A bare mixer name that is also a preset (``hyena``, ``base_conv``) means the preset;
+``hyena*1`` is a single layer.
 """
 
 from __future__ import annotations
@@ -89,6 +91,8 @@ def _pattern(text: str, scale: Scale) -> tuple[list[LayerConfig], str]:
         else:
             runs.append((key, n))
     normal = ",".join(key if n == 1 else f"{key}*{n}" for key, n in runs)
+    if _preset(normal, scale) is not None:  # one layer named like a preset: keep its count
+        normal += "*1"
     return layers, normal
 
 
