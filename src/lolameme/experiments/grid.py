@@ -103,10 +103,7 @@ def parse_sets(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
                 f"bad --set '{item}': use SECTION.KEY=VALUE with SECTION one of data, train, "
                 "eval (e.g. train.steps=400, data.GLOBALVAR_COUNT=30), or model_scale=/seeds="
             )
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError:
-            value = text
+        value = _value(text)
         if section == "data" and key not in ("preset", "seed"):
             out.setdefault("data", {}).setdefault("overrides", {})[key] = value
         elif section in ("data", "train", "eval"):
@@ -114,6 +111,22 @@ def parse_sets(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
         else:
             out[section] = value
     return out
+
+
+def _value(text: str) -> Any:
+    """YAML, plus the floats YAML 1.1 reads as strings (``3e-4``)."""
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def with_sets(spec: ExperimentSpec, scale: str, sets: dict[str, Any]) -> ExperimentSpec:
