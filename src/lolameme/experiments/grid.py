@@ -88,7 +88,6 @@ def parse_sets(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
     The first dot separates the section from the key, so data keys keep their dots
     (``data.OPERATORS.LOLA=[+, -]``). Values are read as YAML: numbers, lists, null.
     """
-    import yaml
 
     out: dict[str, Any] = {}
     for item in items:

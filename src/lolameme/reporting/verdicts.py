@@ -67,12 +67,12 @@ def _n(s: Stat) -> str:
 
 def _beats(v: dict[str, Any], rows: Any, spec: dict[str, Any]) -> tuple[str, list[str], bool]:
     a_models, b_models = _models(v["a"], spec["models"]), _models(v["b"], spec["models"])
+    metric, split = v.get("metric", "em"), v.get("split")
+    groups = _groups(spec, set(v.get("where", {})))
     answers, evidence, single = [], [], False
-    for group in _groups(spec, set(v.get("where", {}))):
+    for group in groups:
         sliced = where(where(rows, spec, v.get("where", {})), spec, group)
-        stats = {
-            m: stat(sliced, m, v.get("metric", "em"), v.get("split")) for m in a_models + b_models
-        }
+        stats = {m: stat(sliced, m, metric, split) for m in a_models + b_models}
         single |= any(s.n == 1 for s in stats.values())
         a_have = [m for m in a_models if stats[m].n]
         if not a_have or any(stats[m].n == 0 for m in b_models):
@@ -82,16 +82,21 @@ def _beats(v: dict[str, Any], rows: Any, spec: dict[str, Any]) -> tuple[str, lis
         if v.get("pick", "best") == "best":
             best = max(a_have, key=lambda m: stats[m].mean)
             answer = beats_all[best]
-            lead = f"best {display_name(best)} {stats[best].fmt()}"
-            clear = sum(1 for m in a_have if beats_all[m] == YES)
-            extra = f"; {clear} of {len(a_have)} clearly beat all" if len(a_have) > 1 else ""
+            lead = f"{display_name(best)} {stats[best].fmt()}"
+            if len(a_have) > 1:
+                clear = sum(1 for m in a_have if beats_all[m] == YES)
+                lead = f"best {lead}"
+                extra = f"; {clear} of {len(a_have)} clearly beat all"
+            else:
+                extra = ""
         else:
             answer = combine(list(beats_all.values()))
             lead = ", ".join(f"{display_name(m)} {stats[m].fmt()}" for m in a_have)
             extra = ""
         others = ", ".join(f"{display_name(b)} {_n(stats[b])}" for b in b_models)
         answers.append(answer)
-        evidence.append(f"{_setting(group)}{lead} vs {others}{extra}: {answer}")
+        suffix = f": {answer}" if len(groups) > 1 else ""
+        evidence.append(f"{_setting(group)}{lead} vs {others}{extra}{suffix}")
     return combine(answers), evidence, single
 
 
