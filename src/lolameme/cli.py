@@ -66,6 +66,15 @@ def _register_all() -> None:
 
 _register_all()
 
+# typer >= 0.26 vendors click as ``typer._click``: its usage errors and aborts are not
+# ``click``'s classes, so both families are caught (else a typo in an option would end in
+# a traceback).
+_vendored = getattr(getattr(typer, "_click", None), "exceptions", None)
+_USAGE_ERRORS: tuple[type[Exception], ...] = (click.exceptions.ClickException,) + (
+    (_vendored.ClickException,) if _vendored is not None else ()
+)
+_ABORTS: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort)
+
 
 def fail(message: str, code: int = 2) -> None:
     """Print one ``error:`` line on stderr and exit; for CLI code that validates by hand."""
@@ -77,10 +86,10 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script: user errors become one line, never a traceback."""
     try:
         result = app(args=argv, standalone_mode=False)
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except _USAGE_ERRORS as exc:
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+    except _ABORTS:
         typer.echo("error: aborted", err=True)
         sys.exit(130)
     except KeyboardInterrupt:

@@ -1,0 +1,111 @@
+"""``lolameme exec`` and ``lolameme translate``: the languages from the shell.
+
+Both read the program from the argument, or from stdin when it is ``-`` or absent, so
+they compose with pipes. ``exec`` prints the output value and nothing else, which makes it
+usable as a labelling oracle from any tool.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from lolameme.errors import LolamemeError
+from lolameme.languages.errors import InvalidNameError
+from lolameme.languages.interpreter import evaluate
+from lolameme.languages.latent import BASE_LATENT, NO_LATENT
+from lolameme.languages.names import to_lola_name
+from lolameme.languages.parser import parse
+from lolameme.languages.translate import to_lola, to_meme
+
+
+class GlobalsFileError(LolamemeError):
+    """The ``--globals`` file is missing, not JSON, or not an object of integers."""
+
+
+class TargetDialect(str, enum.Enum):
+    lola = "lola"
+    meme = "meme"
+
+
+_PROGRAM_HELP = "Program text; '-' or nothing reads it from stdin."
+
+
+def _program_text(program: str | None) -> str:
+    if program is None or program == "-":
+        return sys.stdin.read()
+    return program
+
+
+def load_globals(path: Path) -> dict[str, int]:
+    """Read ``{name: int}`` from a JSON file; names in either spelling become canonical."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GlobalsFileError(f"globals file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GlobalsFileError(f"globals file {str(path)!r} cannot be read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise GlobalsFileError(
+            f"globals file {str(path)!r} is not valid JSON: {exc.msg} "
+            f"(line {exc.lineno}, column {exc.colno})"
+        ) from None
+    if not isinstance(raw, dict):
+        raise GlobalsFileError(
+            f"globals file {str(path)!r} must hold a JSON object {{name: int}}, "
+            f"got {type(raw).__name__}"
+        )
+    table: dict[str, int] = {}
+    for key, value in raw.items():
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise GlobalsFileError(
+                f"globals file {str(path)!r}: value of {key!r} must be an integer, got {value!r}"
+            )
+        try:
+            name = to_lola_name(key)
+        except InvalidNameError as exc:
+            raise GlobalsFileError(f"globals file {str(path)!r}: {exc}") from None
+        if name in table and table[name] != value:
+            raise GlobalsFileError(
+                f"globals file {str(path)!r}: {key!r} repeats the variable {name!r} "
+                "with another value"
+            )
+        table[name] = value
+    return table
+
+
+def exec_command(
+    program: str | None = typer.Argument(None, help=_PROGRAM_HELP, show_default=False),
+    globals_file: Path | None = typer.Option(
+        None,
+        "--globals",
+        help="JSON object {name: int} giving values of names the program reads unassigned.",
+        show_default=False,
+    ),
+    no_latent: bool = typer.Option(
+        False, "--no-latent", help="Switch latent types off (operands keep stored values)."
+    ),
+) -> None:
+    """Run a LoLa/MeMe/mixed program and print its output (and nothing else)."""
+    table = load_globals(globals_file) if globals_file is not None else None
+    parsed = parse(_program_text(program))
+    typer.echo(str(evaluate(parsed, table, NO_LATENT if no_latent else BASE_LATENT)))
+
+
+def translate_command(
+    program: str | None = typer.Argument(None, help=_PROGRAM_HELP, show_default=False),
+    to: TargetDialect = typer.Option(..., "--to", help="Dialect to write.", case_sensitive=False),
+) -> None:
+    """Rewrite a program (any mix of dialects) wholly in LoLa or in MeMe."""
+    text = _program_text(program)
+    typer.echo(to_lola(text) if to is TargetDialect.lola else to_meme(text))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``exec`` and ``translate`` to the top-level CLI."""
+    app.command("exec")(exec_command)
+    app.command("translate")(translate_command)
