@@ -119,6 +119,7 @@ def run_experiment(
     out = Path(out).resolve()
     spec, cells = plan(name, scale, models=models, seeds=seeds, tag=tag, sets=sets)
     runner = cell_fn or run_cell
+    pool = make_engine(engine, workers)
     if cell_fn is None:
         check_train_settings(cells, out)
     summary = RunSummary(spec.name, scale, out, cells=len(cells))
@@ -130,7 +131,6 @@ def run_experiment(
     store.reconcile(cells)
     todo = [c for c in cells if not store.is_done(c)]
     summary.skipped = len(cells) - len(todo)
-    pool = make_engine(engine, workers)
     threads = threads_per_worker(workers) if engine == "local" else None
     tasks = []
     for request_cells in _by_data(todo).values():
