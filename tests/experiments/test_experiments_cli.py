@@ -42,10 +42,14 @@ def test_show_prints_the_resolved_scale(capsys) -> None:
     [
         (["experiment", "show", "thex"], "unknown experiment 'thex' (valid: layer_scan"),
         (["experiment", "show", "layer_scan", "--scale", "big"], "valid: smoke, tiny, paper"),
-        (["experiment", "run", "layer_scan", "--out", "{tmp}", "--models", "gpt-2"],
-         "unknown model(s) gpt-2 for experiment 'layer_scan' (valid: hyena, gpt2, thex-0"),
-        (["experiment", "run", "layer_scan", "--out", "{tmp}", "--engine", "slurm"],
-         "unknown engine 'slurm' (valid: local, ray)"),
+        (
+            ["experiment", "run", "layer_scan", "--out", "{tmp}", "--models", "gpt-2"],
+            "unknown model(s) gpt-2 for experiment 'layer_scan' (valid: hyena, gpt2, thex-0",
+        ),
+        (
+            ["experiment", "run", "layer_scan", "--out", "{tmp}", "--engine", "slurm"],
+            "unknown engine 'slurm' (valid: local, ray)",
+        ),
     ],
 )
 def test_user_errors_are_one_line(argv, expected, capsys, tmp_path: Path) -> None:
