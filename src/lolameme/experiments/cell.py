@@ -35,6 +35,7 @@ from lolameme.reporting.results import (
     CELLS_DIR,
     DATA_DIR,
     FAILED,
+    INCOMPLETE,
     OK,
     RUNS_DIR,
     metric_column,
@@ -45,6 +46,10 @@ RUN_JSON = "run.json"
 METRICS = "metrics.jsonl"
 # Per-split scalars copied from eval.json into the results row (as METRIC_SPLIT).
 EVAL_METRICS = ("em", "loss", "answer_loss", "token_accuracy")
+
+
+class IncompleteRun(Exception):
+    """Training stopped before its last step (``train.stop_after``): rerun to resume."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,8 @@ def run_cell(
         row = {**_identity(task), "status": OK, "error": "", **timings, **collect(task)}
     except KeyboardInterrupt:
         raise
+    except IncompleteRun as exc:
+        row = {**_identity(task), "status": INCOMPLETE, "error": str(exc)}
     except Exception as exc:  # any failure is recorded, the grid goes on
         atomic_write_text(record.with_suffix(".error.txt"), traceback.format_exc())
         row = {**_identity(task), "status": FAILED, "error": f"{type(exc).__name__}: {exc}"}
@@ -192,6 +199,9 @@ def train_and_evaluate(task: CellTask) -> dict[str, float]:
     started = time.perf_counter()
     train(train_config(task, resume=True), progress=task.progress)
     trained = time.perf_counter()
+    finished = json.loads((run_dir / RUN_JSON).read_text()).get("finished") or {}
+    if finished.get("complete") is False:
+        raise IncompleteRun(f"training stopped at step {finished.get('step')}; rerun to resume")
     evaluate_run(
         run_dir, splits=list(task.cell.splits), limit=task.cell.eval_limit, progress=task.progress
     )

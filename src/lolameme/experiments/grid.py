@@ -20,6 +20,8 @@ from lolameme.experiments.registry import deep_merge
 from lolameme.experiments.spec import SCALES, ExperimentSpec, Scalar
 
 SET_SECTIONS = ("data", "train", "eval", "model_scale", "seeds")
+# Training settings that bound one invocation without changing the final numbers.
+NOT_IN_FINGERPRINT = ("stop_after",)
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class Cell:
             "model_scale": self.model_scale,
             "seed": self.seed,
             "data": asdict(self.data),
-            "train": self.train,
+            "train": {k: v for k, v in self.train.items() if k not in NOT_IN_FINGERPRINT},
             "eval_limit": self.eval_limit,
             "splits": list(self.splits),
         }

@@ -32,7 +32,7 @@ from lolameme.experiments.grid import Cell, expand, parse_sets, with_sets
 from lolameme.experiments.registry import load_spec
 from lolameme.experiments.spec import ExperimentSpec
 from lolameme.experiments.store import ResultsStore
-from lolameme.reporting.results import INVOCATIONS_FILE, OK, RUNS_DIR, spec_file
+from lolameme.reporting.results import INCOMPLETE, INVOCATIONS_FILE, OK, RUNS_DIR, spec_file
 
 
 @dataclass
@@ -45,13 +45,15 @@ class RunSummary:
     cells: int = 0
     skipped: int = 0
     ok: int = 0
+    incomplete: int = 0
     failed: list[str] = field(default_factory=list)
     wall_seconds: float = 0.0
 
     def line(self) -> str:
         return (
             f"{self.experiment} ({self.scale}): {self.cells} cells, {self.skipped} already done, "
-            f"{self.ok} ran ok, {len(self.failed)} failed, {self.wall_seconds:.0f}s -> {self.out}"
+            f"{self.ok} ran ok, {self.incomplete} stopped early, {len(self.failed)} failed, "
+            f"{self.wall_seconds:.0f}s -> {self.out}"
         )
 
 
@@ -155,6 +157,8 @@ def run_experiment(
             store.upsert([row])
             if row.get("status") == OK:
                 summary.ok += 1
+            elif row.get("status") == INCOMPLETE:
+                summary.incomplete += 1
             else:
                 summary.failed.append(str(row.get("cell_id")))
             bar.set_postfix_str(f"ok={summary.ok} failed={len(summary.failed)}")
@@ -216,6 +220,7 @@ def _log_invocation(
         "cells": summary.cells,
         "skipped": summary.skipped,
         "ok": summary.ok,
+        "incomplete": summary.incomplete,
         "failed": len(summary.failed),
         "wall_seconds": round(summary.wall_seconds, 1),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -55,6 +55,7 @@ BASE_COLUMNS = (
 )
 OK = "ok"
 FAILED = "failed"
+INCOMPLETE = "incomplete"  # training stopped early on purpose (stop_after); resumes on rerun
 
 
 def metric_column(metric: str, split: str | None = None) -> str:
