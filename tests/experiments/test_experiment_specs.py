@@ -112,15 +112,20 @@ def test_memorization_sweeps_globals_100_to_1000_at_paper_scale() -> None:
     assert cell.data.overrides["GLOBALVAR_COUNT"] == 400
 
 
-def test_variable_length_ranges_follow_the_paper_rule() -> None:
+def test_variable_length_sweeps_the_mean_name_length() -> None:
     spec = load_spec("variable_length")
     cells = expand(spec, "paper", models=["gpt2"], seeds=[0])
     assert [c.settings["mean_var_length"] for c in cells] == list(range(3, 10))
     for cell in cells:
         m = cell.settings["mean_var_length"]
-        assert cell.data.overrides["MIN_VAR_LENGTH"] == round(0.75 * m)
-        assert cell.data.overrides["MAX_VAR_LENGTH"] == round(1.25 * m)
+        assert cell.data.overrides["MEAN_VAR_LENGTH"] == m  # the data layer sets the range
         assert cell.data.preset == "variable_length"  # no latent types
+    labels = [p.label for p in spec.axes[0].points_for("paper")]
+    assert labels == [f"{m} [{round(0.75 * m)},{round(1.25 * m)}]" for m in range(3, 10)]
+    # the tiny defaults' explicit name lengths are dropped, so they cannot clash with it
+    for scale in ("smoke", "tiny"):
+        overrides = expand(spec, scale)[0].data.overrides
+        assert "MIN_VAR_LENGTH" not in overrides and "MAX_VAR_LENGTH" not in overrides
 
 
 def test_operator_pretraining_point_switches_preset_and_training_length() -> None:
