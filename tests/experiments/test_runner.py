@@ -136,3 +136,13 @@ def test_results_table_is_a_plain_parquet_file(fake, run, tmp_path: Path) -> Non
     assert list(frame.columns[:4]) == ["experiment", "scale", "tag", "cell_id"]
     assert set(frame["regime"]) == {"base", "pretrain"}
     assert "em_test_with_global" not in frame.columns  # only the spec's splits
+
+
+def test_stopping_the_pool_early_ends_its_workers() -> None:
+    import time
+
+    results = LocalEngine(workers=2).map(time.sleep, [0.01, 30, 30, 30])
+    started = time.perf_counter()
+    assert next(results) is None  # the short task
+    results.close()  # the consumer goes away (as on Ctrl-C in the driver)
+    assert time.perf_counter() - started < 10

@@ -66,8 +66,15 @@ class LocalEngine:
             futures = [pool.submit(fn, task) for task in tasks]
             for future in as_completed(futures):
                 yield future.result()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:
+            # Interrupted (Ctrl-C, a kill, the consumer gone): stop the running cells now
+            # rather than wait for them; each resumes from its checkpoint on the next run.
+            # ``_processes`` is private; Python 3.14 names this ``terminate_workers()``.
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
 
 
 class RayEngine:
