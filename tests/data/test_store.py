@@ -16,12 +16,20 @@ def _build(path: Path) -> None:
         writer.write_shard("train", 1, pd.DataFrame({"program": ["b"], "label": ["2"]}))
         writer.write_shard("train", 0, pd.DataFrame({"program": ["a"], "label": ["1"]}))
         writer.write_shard("test", 0, pd.DataFrame({"program": ["c"], "label": ["3"]}))
-        writer.finish(task="lolameme", format="text", config={"k": 1}, seed=7, globals={"aB": 3})
+        writer.finish(
+            task="lolameme",
+            format="text",
+            config={"k": 1},
+            seed=7,
+            globals={"aB": 3},
+            split_order=["train", "test"],
+        )
 
 
 def test_shards_are_read_in_index_order(tmp_path: Path) -> None:
     _build(tmp_path / "ds")
     info = open_dataset(tmp_path / "ds")
+    assert info.splits == ["train", "test"]  # declared order, not alphabetical
     assert info.rows("train") == 2
     assert list(load_split(info, "train")["program"]) == ["a", "b"]
     assert info.globals() == {"aB": 3}

@@ -1,1 +1,37 @@
-"""TODO."""
+"""Data sets: generate them (LoLa/MeMe, ListOps, MQAR), store, read, inspect and verify.
+
+- :func:`lolameme.data.generate.generate` is the one entry point (``lolameme generate``);
+- :mod:`lolameme.data.store` is the on-disk layout and its readers;
+- :mod:`lolameme.data.tasks` is the registry of tasks and their presets;
+- :mod:`lolameme.data.config` / :mod:`~lolameme.data.presets` hold the LoLa/MeMe knobs.
+
+Names below are imported on first use, so ``import lolameme.data`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "generate": "lolameme.data.generate",
+    "resolve_config": "lolameme.data.generate",
+    "config_hash": "lolameme.data.generate",
+    "LolamemeConfig": "lolameme.data.config",
+    "PRESETS": "lolameme.data.presets",
+    "variable_length_range": "lolameme.data.config",
+    "open_dataset": "lolameme.data.store",
+    "load_split": "lolameme.data.store",
+    "iter_split": "lolameme.data.store",
+    "dataset_stats": "lolameme.data.stats",
+    "verify_dataset": "lolameme.data.verify",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lolameme.data' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -68,7 +68,8 @@ class DatasetInfo:
 
     @property
     def splits(self) -> list[str]:
-        return list(self.manifest["splits"])
+        """Split names in the order the task declared (the JSON object itself is sorted)."""
+        return list(self.manifest.get("split_order") or self.manifest["splits"])
 
     def rows(self, split: str) -> int:
         return int(self._split(split)["rows"])
@@ -233,6 +234,7 @@ class DatasetWriter:
             "seed": seed,
             "lolameme_version": __version__,
             "splits": splits,
+            "split_order": order,
             "sha256": checksums,
             **(extra or {}),
         }

@@ -1,1 +1,20 @@
-"""TODO."""
+"""The registry of sequence mixers: name -> class.
+
+A new mixer is one file in this folder (a :class:`~.base.Mixer` subclass with a
+``name``) plus one line below; spec strings can then use it by name.
+"""
+
+from __future__ import annotations
+
+from lolameme.models.mixers.attention import CausalSelfAttention
+from lolameme.models.mixers.base import Mixer
+from lolameme.models.mixers.base_conv import BaseConv
+from lolameme.models.mixers.hyena import Hyena
+
+MIXERS: dict[str, type[Mixer]] = {
+    CausalSelfAttention.name: CausalSelfAttention,
+    Hyena.name: Hyena,
+    BaseConv.name: BaseConv,
+}
+
+__all__ = ["MIXERS", "BaseConv", "CausalSelfAttention", "Hyena", "Mixer"]

@@ -1,0 +1,332 @@
+"""Build a LoLa/MeMe data set: splits cut into shards, drawn in parallel, deduplicated.
+
+Determinism whatever ``--workers`` is:
+
+- a split of ``S`` items is cut into shards of ``SHARD_SIZE`` items; shard ``k`` draws
+  from its own ``random.Random(f"{seed}:{split}:{k}")`` and writes its own Parquet file,
+  so which process runs it does not matter;
+- the training schedule of globals is indexed by item (not by shard or process), see
+  :class:`GlobalSchedule`;
+- test splits are drawn first; their canonical hashes are handed to every training
+  shard, which redraws any item whose program occurs in a test split;
+- within a shard duplicates are redrawn on the spot. Duplicates *across* shards are
+  found afterwards, in the parent, from the shards' hashes in split order: the first
+  occurrence stays, every later one is redrawn from
+  ``random.Random(f"{seed}:{split}:redraw:{item}")`` and its shard rewritten. Both steps
+  depend only on the data, so the files are byte-identical for any worker count.
+
+A program's identity is its LoLa text: a MeMe or mixed item counts as a duplicate (or a
+test leak) when its LoLa rendering matches another item's.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lolameme.data.config import LolamemeConfig, global_schedule
+from lolameme.data.names import NameTables, draw_names
+from lolameme.data.sampler import COLUMNS, ItemSampler, SplitPolicy
+from lolameme.data.store import DatasetWriter
+from lolameme.errors import DataError
+
+MAX_ATTEMPTS = 1000  # redraws allowed for one item before the config is declared too small
+
+
+def arrow_schema() -> Any:
+    import pyarrow as pa
+
+    i32 = pa.int32()
+    types = {
+        "program": pa.string(),
+        "label": pa.string(),
+        "language": pa.string(),
+        "global_names": pa.list_(pa.string()),
+    }
+    return pa.schema([(name, types.get(name, i32)) for name in COLUMNS])
+
+
+class GlobalSchedule:
+    """The globals each training item must mention: item ``i`` takes positions
+    ``[i*q, (i+1)*q)`` of an endless sequence of shuffled copies of all globals
+    (copy ``c`` shuffled by ``random.Random(f"{seed}:schedule:{c}")``)."""
+
+    def __init__(self, globals_: Sequence[str], per_item: int, seed: int) -> None:
+        self.globals = list(globals_)
+        self.per_item = per_item
+        self.seed = seed
+        self._cache: dict[int, list[str]] = {}
+
+    def _copy(self, c: int) -> list[str]:
+        perm = self._cache.get(c)
+        if perm is None:
+            if len(self._cache) > 4:
+                self._cache.clear()
+            # Sorting by random keys is a uniform permutation, and 3x faster than shuffle.
+            key = random.Random(f"{self.seed}:schedule:{c}").random
+            perm = sorted(self.globals, key=lambda _: key())
+            self._cache[c] = perm
+        return perm
+
+    def take(self, item: int) -> list[str]:
+        q, g = self.per_item, len(self.globals)
+        start = item * q
+        copy, offset = divmod(start, g)
+        if offset + q <= g:  # the usual case: one slice of one shuffled copy
+            return self._copy(copy)[offset : offset + q]
+        return [self._copy(p // g)[p % g] for p in range(start, start + q)]
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    split: str
+    index: int
+    start: int
+    stop: int
+
+
+class _Context:
+    """What every worker needs, rebuilt once per process."""
+
+    def __init__(self, config: LolamemeConfig, names: NameTables, root: Path) -> None:
+        self.config = config
+        self.names = names
+        self.writer = DatasetWriter(root)
+        self.sampler = ItemSampler(config, names)
+        self.schedule = GlobalSchedule(list(names.globals), global_schedule(config), config.seed)
+        self.policies: dict[str, SplitPolicy] = {}
+
+    def policy(self, split: str) -> SplitPolicy:
+        if split not in self.policies:
+            self.policies[split] = SplitPolicy.for_split(self.config, split)
+        return self.policies[split]
+
+    def mandatory(self, split: str, item: int) -> list[str]:
+        return self.schedule.take(item) if split == "train" and self.schedule.per_item else []
+
+    def draw_unique(
+        self,
+        rng: random.Random,
+        split: str,
+        item: int,
+        taken: Any,
+        exclude: frozenset[int],
+    ) -> tuple[int, tuple]:
+        """Draw item ``item`` of ``split`` until it is new (``taken``) and not excluded."""
+        policy, mandatory = self.policy(split), self.mandatory(split, item)
+        invalid = 0
+        for _ in range(MAX_ATTEMPTS):
+            drawn = self.sampler.draw(rng, policy, mandatory)
+            if drawn is None:
+                invalid += 1
+            elif drawn[0] not in taken and drawn[0] not in exclude:
+                return drawn
+        if invalid > MAX_ATTEMPTS // 2:
+            reasons = self.sampler.rejected.most_common(3)
+            why = (
+                f"{invalid} draws broke the split's rules (so far in this shard: "
+                + ", ".join(f"{reason} x{count}" for reason, count in reasons)
+                + ")"
+            )
+        else:
+            why = (
+                f"{MAX_ATTEMPTS - invalid} draws repeated an earlier item: this config has "
+                "too few distinct programs for the requested size (raise STATEMENT_COUNT, "
+                "the depth, the int range or the name counts, or lower the split size)"
+            )
+        raise DataError(f"split '{split}': no new valid item at item {item}; {why}")
+
+    def write(self, split: str, index: int, rows: list[tuple]) -> None:
+        import pyarrow as pa
+
+        schema = arrow_schema()
+        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in COLUMNS]
+        table = pa.Table.from_arrays(
+            [pa.array(col, type=field.type) for col, field in zip(columns, schema, strict=True)],
+            schema=schema,
+        )
+        self.writer.write_shard(split, index, table)
+
+
+_WORKER: dict[str, _Context] = {}
+
+
+def _init_worker(config: dict[str, Any], names: NameTables, root: str) -> None:
+    _WORKER["ctx"] = _Context(LolamemeConfig.model_validate(config), names, Path(root))
+
+
+def _run_shard(args: tuple[ShardJob, frozenset[int]]) -> tuple[ShardJob, bytes]:
+    """Draw and write one shard; return the canonical hashes of its rows, in order."""
+    import numpy as np
+
+    job, exclude = args
+    ctx = _WORKER["ctx"]
+    rng = random.Random(f"{ctx.config.seed}:{job.split}:{job.index}")
+    seen: set[int] = set()
+    rows: list[tuple] = []
+    hashes: list[int] = []
+    for item in range(job.start, job.stop):
+        key, row = ctx.draw_unique(rng, job.split, item, seen, exclude)
+        seen.add(key)
+        hashes.append(key)
+        rows.append(row)
+    ctx.write(job.split, job.index, rows)
+    return job, np.asarray(hashes, dtype=np.uint64).tobytes()
+
+
+def start_method() -> str:
+    """``fork`` when this process has no other Python thread (workers start in
+    milliseconds instead of re-importing everything), else ``spawn``.
+
+    Workers get all their state from the pool initializer, so both give the same files.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and sys.platform == "linux" and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
+class _Runner:
+    """Runs shard jobs in this process (``workers == 1``) or in a process pool."""
+
+    def __init__(
+        self,
+        config: LolamemeConfig,
+        names: NameTables,
+        root: Path,
+        workers: int,
+        method: str | None = None,
+    ) -> None:
+        self.initargs = (config.model_dump(mode="json"), names, str(root))
+        self.pool = None
+        if workers > 1:
+            self.pool = multiprocessing.get_context(method or start_method()).Pool(
+                workers, initializer=_init_worker, initargs=self.initargs
+            )
+        else:
+            _init_worker(*self.initargs)
+
+    def run(
+        self, jobs: Iterable[ShardJob], exclude: frozenset[int]
+    ) -> Iterator[tuple[ShardJob, bytes]]:
+        tasks = [(job, exclude) for job in jobs]
+        if self.pool is None:
+            yield from map(_run_shard, tasks)
+        else:
+            yield from self.pool.imap_unordered(_run_shard, tasks)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+
+
+def _jobs(split: str, size: int, shard_size: int) -> list[ShardJob]:
+    return [
+        ShardJob(split, k, start, min(start + shard_size, size))
+        for k, start in enumerate(range(0, size, shard_size))
+    ]
+
+
+def _redraw_cross_shard_duplicates(
+    ctx: _Context, split: str, hashes: Any, exclude: frozenset[int]
+) -> tuple[int, Any]:
+    """Keep each program's first occurrence in the split; redraw later copies in place."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    later = np.sort(order[np.nonzero(ordered[1:] == ordered[:-1])[0] + 1])
+    if later.size == 0:
+        return 0, hashes
+    fresh: set[int] = set()
+
+    class _Taken:
+        def __contains__(self, key: int) -> bool:
+            pos = np.searchsorted(ordered, np.uint64(key))
+            return key in fresh or (pos < ordered.size and int(ordered[pos]) == key)
+
+    taken = _Taken()
+    by_shard: dict[int, dict[int, tuple]] = {}
+    shard_size = ctx.config.shard_size
+    for item in later.tolist():
+        rng = random.Random(f"{ctx.config.seed}:{split}:redraw:{item}")
+        key, row = ctx.draw_unique(rng, split, item, taken, exclude)
+        fresh.add(key)
+        hashes[item] = key
+        by_shard.setdefault(item // shard_size, {})[item % shard_size] = row
+    for index, replaced in by_shard.items():
+        path = ctx.writer.shard_path(split, index)
+        columns = pq.read_table(path).to_pydict()
+        rows = list(zip(*(columns[name] for name in COLUMNS), strict=True))
+        for position, row in replaced.items():
+            rows[position] = row
+        ctx.write(split, index, rows)
+    return int(later.size), hashes
+
+
+def build_lolameme(
+    config: LolamemeConfig, writer: DatasetWriter, workers: int, method: str | None = None
+) -> dict[str, Any]:
+    """Fill ``writer`` with every split of ``config``; the Task ``build`` of LoLa/MeMe.
+
+    ``method`` forces a multiprocessing start method (default: :func:`start_method`).
+    """
+    names = draw_names(config, config.seed)
+    # The pool starts before numpy and tqdm are loaded here: no thread exists at a fork.
+    runner = _Runner(config, names, writer.root, max(1, workers), method)
+    try:
+        redrawn = _draw_splits(config, names, writer, runner)
+    finally:
+        runner.close()
+    return {
+        "split_order": ["train", *config.test_splits],
+        "globals": dict(names.globals),
+        "extra": {
+            "locals": list(names.locals),
+            "global_schedule_per_item": global_schedule(config),
+            "cross_shard_redraws": redrawn,
+        },
+    }
+
+
+def _draw_splits(
+    config: LolamemeConfig, names: NameTables, writer: DatasetWriter, runner: _Runner
+) -> dict[str, int]:
+    """Test splits first (their hashes then bar them from train), then train."""
+    import numpy as np
+    from tqdm import tqdm
+
+    tests = list(config.test_splits)
+    plan = {split: _jobs(split, config.test_dataset_size, config.shard_size) for split in tests}
+    plan["train"] = _jobs("train", config.dataset_size, config.shard_size)
+    total = config.dataset_size + config.test_dataset_size * len(tests)
+    parent = _Context(config, names, writer.root)
+    redrawn: dict[str, int] = {}
+    exclude: frozenset[int] = frozenset()
+    with tqdm(total=total, unit="item", desc="generate", disable=None) as bar:
+        for stage in (tests, ["train"]):
+            jobs = [job for split in stage for job in plan[split]]
+            parts: dict[tuple[str, int], bytes] = {}
+            for job, hashes in runner.run(jobs, exclude):
+                parts[(job.split, job.index)] = hashes
+                bar.update(job.stop - job.start)
+            keys = []
+            for split in stage:
+                joined = b"".join(parts.pop((split, job.index)) for job in plan[split])
+                hashes = np.frombuffer(joined, dtype=np.uint64).copy()
+                redrawn[split], hashes = _redraw_cross_shard_duplicates(
+                    parent, split, hashes, exclude
+                )
+                keys.append(hashes)
+            if stage is tests and keys:
+                exclude = frozenset(np.concatenate(keys).tolist())
+    return redrawn

@@ -1,0 +1,251 @@
+"""MQAR, multi-query associative recall (Arora et al. 2023, "Zoology"), as Zoology builds it.
+
+Layout of one sequence of ``seq_len`` tokens with ``n = num_kv_pairs``::
+
+    position  0   1   2   3  ...  2n-2 2n-1 | 2n ...                         seq_len-1
+    inputs    k0  v0  k1  v1 ...  kn-1 vn-1 | filler, and each key once at a query slot
+    targets   -100 everywhere except at query positions, where target = value of that key
+
+- Keys are distinct tokens from ``1 .. vocab_size//2 - 1``, values distinct tokens from
+  ``vocab_size//2 .. vocab_size - 1`` (token 0 is never a key or a value).
+- After the pairs, the ``seq_len - 2n`` positions form ``(seq_len - 2n) // 2`` two-token
+  slots; slot ``g`` starts at position ``2n + 2g``. Every key is queried exactly once,
+  at the start of a distinct slot; the slots are drawn without replacement with
+  ``P(g) ~ (g + 1) ** (power_a - 1)`` (Zoology's power law: small ``power_a`` puts the
+  queries close to the pairs, ``power_a = 1`` is uniform).
+- Filler (every other position): ``filler="random"`` draws uniform tokens from the whole
+  vocabulary, as Zoology's default ``random_non_queries=True`` (a filler token may thus
+  equal a key; it carries no label); ``filler="zero"`` writes token 0.
+
+Alignment (the same as Zoology's): ``inputs`` is the sequence and ``targets[t]`` is the
+label of the model's output at position ``t``, i.e. of its prediction of the next
+token after having read ``inputs[0..t]``. At a query position ``t``, ``inputs[t]`` is
+the key and ``targets[t]`` its value; a trainer scores ``logits[:, t]`` against
+``targets[:, t]`` with ``ignore_index=-100`` and must NOT shift again. The value is
+never shown after the query (``inputs[t + 1]`` is filler).
+
+Generation is vectorised over the rows of a shard (loops run over pairs, never over
+rows); shard ``s`` of a split draws from ``np.random.default_rng([seed, split_id, s])``
+with ``split_id`` 0 for train and 1 for test, so the train and test streams come from
+disjoint seed sequences for any seed (Zoology uses ``seed`` and ``seed + 10``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from lolameme.data.store import IGNORE_INDEX
+from lolameme.data.tasks import Task
+from lolameme.data.tasks._shards import ordered_map, shard_count, shard_sizes
+from lolameme.errors import ConfigError, DataError
+
+SPLIT_IDS = {"train": 0, "test": 1}
+SHARD_ROWS = 10_000  # rows per generation shard and output file (fixed: see _shards)
+TOKEN_DTYPE = np.int32
+
+
+class MQARConfig(BaseModel):
+    """One MQAR setting; sweeps (seq_len, pairs, ...) are one data set per setting."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    vocab_size: int = Field(128, ge=4, description="tokens 0..vocab_size-1")
+    seq_len: int = Field(64, ge=4)
+    num_kv_pairs: int = Field(8, ge=1, description="pairs in the context = queries")
+    power_a: float = Field(0.01, gt=0.0, description="query-slot power law; 1.0 = uniform")
+    filler: Literal["random", "zero"] = "random"
+    num_train: int = Field(10_000, ge=1)
+    num_test: int = Field(1_000, ge=1)
+    seed: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> MQARConfig:
+        n = self.num_kv_pairs
+        if 4 * n > self.seq_len:
+            raise ConfigError(
+                f"mqar: num_kv_pairs={n} does not fit in seq_len={self.seq_len}: the pairs "
+                f"take 2*{n} tokens and each of the {n} queries a 2-token slot, so seq_len "
+                f"must be >= {4 * n}"
+            )
+        keys = self.vocab_size // 2 - 1
+        if keys < n:
+            raise ConfigError(
+                f"mqar: vocab_size={self.vocab_size} is too small for {n} distinct keys: "
+                f"keys are tokens 1..{self.vocab_size // 2 - 1} ({keys} of them); "
+                f"vocab_size must be >= {2 * (n + 1)}"
+            )
+        return self
+
+
+# ---------------------------------------------------------------------------- labels
+
+
+def mqar_answers(inputs: np.ndarray, positions: np.ndarray, num_kv_pairs: int) -> np.ndarray:
+    """The value each query must recall: look ``inputs[b, positions[b, j]]`` up in row b's pairs.
+
+    Pure and vectorised (``inputs`` [B, L], ``positions`` [B, Q] -> [B, Q]); the
+    generator fills ``targets`` with it, and evaluation can re-derive labels with it.
+    Raises :class:`DataError` if a queried token is not one of its row's keys.
+    """
+    context = 2 * num_kv_pairs
+    keys, values = inputs[:, 0:context:2], inputs[:, 1:context:2]
+    queries = np.take_along_axis(inputs, positions, axis=1)
+    match = queries[:, :, None] == keys[:, None, :]  # [B, Q, pairs]
+    found = match.any(axis=2)
+    if not found.all():
+        row, col = np.argwhere(~found)[0]
+        raise DataError(
+            f"mqar: row {row}: token {queries[row, col]} at position {positions[row, col]} "
+            "is not a key of the row's pairs"
+        )
+    return np.take_along_axis(values, match.argmax(axis=2), axis=1)
+
+
+# ---------------------------------------------------------------------------- sampling
+
+
+def _distinct(rng: np.random.Generator, rows: int, k: int, n: int) -> np.ndarray:
+    """``rows`` independent uniform ordered samples of ``k`` distinct ints from ``0..n-1``.
+
+    Robert Floyd's subset algorithm run on all rows at once (k vectorised steps, memory
+    O(rows * k) however large ``n`` is), then a per-row shuffle to make the order uniform.
+    """
+    chosen = np.empty((rows, k), dtype=np.int64)
+    for i, top in enumerate(range(n - k, n)):
+        pick = rng.integers(0, top + 1, size=rows)
+        taken = (chosen[:, :i] == pick[:, None]).any(axis=1)
+        chosen[:, i] = np.where(taken, top, pick)
+    order = np.argsort(rng.random((rows, k)), axis=1)
+    return np.take_along_axis(chosen, order, axis=1)
+
+
+def _query_slots(
+    rng: np.random.Generator, rows: int, k: int, slots: int, power_a: float
+) -> np.ndarray:
+    """Distinct slots per row drawn one after another with P(g) ~ (g+1)^(power_a-1).
+
+    The Gumbel-top-k trick: sorting log-weights plus Gumbel noise gives exactly the
+    law of successive weighted draws without replacement (numpy's ``choice(replace=
+    False, p=...)``, which Zoology calls per row), for all rows at once.
+    """
+    log_w = (power_a - 1.0) * np.log(np.arange(1, slots + 1))
+    scores = log_w[None, :] + rng.gumbel(size=(rows, slots))
+    return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+
+
+def generate_arrays(
+    config: MQARConfig, rows: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(inputs, targets)``, both ``[rows, seq_len]`` int32, for one shard."""
+    n, length, vocab = config.num_kv_pairs, config.seq_len, config.vocab_size
+    half, context = vocab // 2, 2 * config.num_kv_pairs
+    keys = 1 + _distinct(rng, rows, n, half - 1)
+    values = half + _distinct(rng, rows, n, vocab - half)
+    slots = _query_slots(rng, rows, n, (length - context) // 2, config.power_a)
+    if config.filler == "random":
+        inputs = rng.integers(0, vocab, size=(rows, length), dtype=np.int64)
+    else:
+        inputs = np.zeros((rows, length), dtype=np.int64)
+    inputs[:, 0:context:2] = keys
+    inputs[:, 1:context:2] = values
+    positions = context + 2 * slots  # key j is queried at positions[:, j]
+    np.put_along_axis(inputs, positions, keys, axis=1)
+    targets = np.full((rows, length), IGNORE_INDEX, dtype=np.int64)
+    np.put_along_axis(targets, positions, mqar_answers(inputs, positions, n), axis=1)
+    return inputs.astype(TOKEN_DTYPE), targets.astype(TOKEN_DTYPE)
+
+
+def _token_lists(array: np.ndarray) -> Any:
+    import pyarrow as pa
+
+    rows, length = array.shape
+    offsets = pa.array(np.arange(0, (rows + 1) * length, length, dtype=np.int32))
+    return pa.ListArray.from_arrays(offsets, pa.array(array.reshape(-1)))
+
+
+def write_shard(job: tuple[MQARConfig, str, int, int, Any]) -> list[bytes]:
+    """Generate and write one shard (in a worker); return a digest per input row."""
+    import pyarrow as pa
+
+    config, split, shard, rows, writer = job
+    rng = np.random.default_rng([config.seed, SPLIT_IDS[split], shard])
+    inputs, targets = generate_arrays(config, rows, rng)
+    table = pa.table({"inputs": _token_lists(inputs), "targets": _token_lists(targets)})
+    writer.write_shard(split, shard, table)
+    return [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in inputs]
+
+
+# ---------------------------------------------------------------------------- build
+
+
+def build(config: MQARConfig, writer: Any, workers: int) -> dict[str, Any]:
+    """Write train and test (tokens format); count test inputs that also occur in train.
+
+    Like Zoology, overlap is reported (manifest ``test_rows_in_train``), not removed:
+    with the presets it is essentially zero, and removing rows would bias the layout.
+    """
+    sizes = {"train": config.num_train, "test": config.num_test}
+    digests: dict[str, set[bytes]] = {}
+    most_shards = max(shard_count(rows, SHARD_ROWS) for rows in sizes.values())
+    with ordered_map(min(workers, most_shards)) as pmap:  # no idle workers to start
+        for split, total in sizes.items():
+            jobs = [
+                (config, split, shard, rows, writer)
+                for shard, rows in enumerate(shard_sizes(total, SHARD_ROWS))
+            ]
+            digests[split] = {d for shard in pmap(write_shard, jobs) for d in shard}
+    return {
+        "split_order": ["train", "test"],
+        "globals": None,
+        "extra": {
+            "vocab_size": config.vocab_size,
+            "seq_len": config.seq_len,
+            "ignore_index": IGNORE_INDEX,
+            "test_rows_in_train": len(digests["test"] & digests["train"]),
+        },
+    }
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "mqar-zoology": {
+        "vocab_size": 8192,
+        "seq_len": 64,
+        "num_kv_pairs": 4,
+        "num_train": 100_000,
+        "num_test": 3_000,
+    },
+    "mqar-small": {
+        "vocab_size": 128,
+        "seq_len": 64,
+        "num_kv_pairs": 8,
+        "num_train": 10_000,
+        "num_test": 1_000,
+    },
+    "smoke": {
+        "vocab_size": 32,
+        "seq_len": 32,
+        "num_kv_pairs": 4,
+        "num_train": 256,
+        "num_test": 64,
+    },
+}
+
+TASK = Task(
+    name="mqar",
+    description="MQAR (Zoology): recall the value of each queried key; labels at queries only",
+    format="tokens",
+    config_cls=MQARConfig,
+    presets=PRESETS,
+    build=build,
+    default_preset="mqar-small",
+    notes={
+        "mqar-zoology": "Zoology's setting: vocab 8192, 100k/3k; sweep seq_len 64..256 and "
+        "num_kv_pairs 4..16 with overrides",
+        "mqar-small": "CPU-sized: vocab 128, seq_len 64, 8 pairs, 10k/1k",
+        "smoke": "vocab 32, seq_len 32, 4 pairs, 256/64 rows",
+    },
+)

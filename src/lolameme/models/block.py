@@ -1,0 +1,61 @@
+"""A layer of the model: pre-norm ``x + mixer(LN(x))``, then ``x + MLP(LN(x))``.
+
+When the residual stream arriving at a block is narrower or wider than the block
+(the paper's 864 <-> 768 bridge around a GPT-2 layer inside Hyena), the block first
+maps it through a linear adapter, ``proj_in``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor, nn
+
+from lolameme.models.mixers import Mixer
+
+
+class MLP(nn.Module):
+    """GPT-2's feed-forward layer: Linear, GELU (tanh approximation, as GPT-2), Linear."""
+
+    def __init__(self, width: int, hidden: int) -> None:
+        super().__init__()
+        self.c_fc = nn.Linear(width, hidden)
+        self.gelu = nn.GELU(approximate="tanh")
+        self.c_proj = nn.Linear(hidden, width)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.c_proj(self.gelu(self.c_fc(x)))
+
+
+class Block(nn.Module):
+    def __init__(self, mixer: Mixer, mlp_width: int, *, d_in: int) -> None:
+        super().__init__()
+        width = mixer.d_model
+        # adapter from the incoming residual stream's width; None when widths agree
+        self.proj_in = nn.Linear(d_in, width) if d_in != width else None
+        self.ln_1 = nn.LayerNorm(width)
+        self.mixer = mixer
+        self.ln_2 = nn.LayerNorm(width)
+        self.mlp = MLP(width, mlp_width)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.proj_in is not None:
+            x = self.proj_in(x)
+        x = x + self.mixer(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+    def prefill(self, x: Tensor) -> tuple[Tensor, Any]:
+        """Like forward on a prompt (B, L, D_in); also return the mixer's decode state."""
+        if self.proj_in is not None:
+            x = self.proj_in(x)
+        h, state = self.mixer.prefill(self.ln_1(x))
+        x = x + h
+        return x + self.mlp(self.ln_2(x)), state
+
+    def step(self, x_t: Tensor, state: Any) -> tuple[Tensor, Any]:
+        """One position (B, D_in) -> (B, D), given and returning the mixer's state."""
+        if self.proj_in is not None:
+            x_t = self.proj_in(x_t)
+        h, state = self.mixer.step(self.ln_1(x_t), state)
+        x_t = x_t + h
+        return x_t + self.mlp(self.ln_2(x_t)), state

@@ -1,0 +1,88 @@
+"""The interface every sequence mixer implements.
+
+As in zoology, every mixer has the same constructor shape,
+``(d_model, layer_idx, n_layers, *, l_max, **its own keyword arguments)``, so a block
+can hold any of them and a spec string can select them by name. A mixer maps
+``(B, L, D) -> (B, L, D)`` causally, reports its recurrent state size, names the
+output projections that GPT-2 init scales down, and can decode one token at a time.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from lolameme.models.config import SpecError
+
+
+class Mixer(nn.Module):
+    """Base class of sequence mixers.
+
+    Subclasses set ``name`` (the registry key) and ``position_aware`` (whether the mixer
+    itself tells positions apart, as convolutions do; when no layer of a model does,
+    the model adds learned position embeddings), and implement ``forward`` and
+    ``state_size``. The ``prefill``/``step`` defaults below recompute the forward pass
+    over the cached input history: correct for any causal mixer, O(L) per token;
+    mixers override them with a real recurrent state.
+    """
+
+    name: ClassVar[str] = ""
+    position_aware: ClassVar[bool] = False
+
+    def __init__(self, d_model: int, layer_idx: int, n_layers: int, *, l_max: int) -> None:
+        super().__init__()
+        self.d_model = d_model
+        self.layer_idx = layer_idx
+        self.n_layers = n_layers
+        self.l_max = l_max
+
+    # --- what a mixer reports -------------------------------------------------------
+    def state_size(self, sequence_length: int) -> int:
+        """Numbers kept per sequence to decode the next token after ``sequence_length``."""
+        raise NotImplementedError
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def residual_projections(self) -> list[nn.Linear]:
+        """Linear layers writing into the residual stream (GPT-2 init scales them down)."""
+        return []
+
+    def no_weight_decay(self) -> list[nn.Parameter]:
+        """Parameters never decayed even if >= 2-dim (Hyena's implicit filter)."""
+        return []
+
+    # --- configuration checks -------------------------------------------------------
+    @classmethod
+    def check_config(cls, d_model: int, kwargs: Mapping[str, Any], *, where: str) -> None:
+        """Raise SpecError when ``kwargs`` or ``d_model`` cannot build this mixer."""
+        params = inspect.signature(cls.__init__).parameters.values()
+        accepted = {p.name for p in params if p.kind is p.KEYWORD_ONLY} - {"l_max"}
+        unknown = sorted(set(kwargs) - accepted)
+        if unknown:
+            raise SpecError(
+                f"{where}: mixer '{cls.name}' does not accept {', '.join(unknown)} "
+                f"(it accepts: {', '.join(sorted(accepted)) or 'nothing'})"
+            )
+        problem = cls.config_problem(d_model, kwargs)
+        if problem:
+            raise SpecError(f"{where}: mixer '{cls.name}': {problem}")
+
+    @classmethod
+    def config_problem(cls, d_model: int, kwargs: Mapping[str, Any]) -> str | None:
+        """A mixer-specific reason why this width/kwargs combination is invalid, if any."""
+        return None
+
+    # --- incremental decoding (generic fallback) ------------------------------------
+    def prefill(self, u: Tensor) -> tuple[Tensor, Any]:
+        """Forward over a prompt (B, L, D); also return the state for :meth:`step`."""
+        return self(u), u
+
+    def step(self, u_t: Tensor, state: Any) -> tuple[Tensor, Any]:
+        """The output for one new position (B, D) and the updated state."""
+        history = torch.cat([state, u_t.unsqueeze(1)], dim=1)
+        return self(history)[:, -1], history

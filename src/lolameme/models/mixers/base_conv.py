@@ -1,0 +1,119 @@
+"""Zoology's BaseConv (Arora et al. 2023, arXiv 2312.04927): a gated convolution.
+
+    y = linear(u) * conv(u) + u
+
+``conv`` is a short depthwise causal convolution (kernel 3) or a long one with an
+implicit filter, chosen per layer by ``kernel_size`` (-1 = long), as in zoology whose
+reference configurations alternate ``[3, -1, ...]``; we cycle the list over
+``layer_idx``. The long convolution adds its input back (zoology's ``fft_conv`` does
+``y + u``), and the mixer adds ``u`` again at the end; both as in the reference, on
+top of the block's own residual connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from lolameme.models.filters import ImplicitFilter
+from lolameme.models.mixers.base import Mixer
+from lolameme.models.ops import ShortCausalConv, causal_conv_last, fft_causal_conv
+
+# zoology's reference configurations alternate short (3) and long (-1) convolutions
+_DEFAULT_KERNELS = [3, -1]
+
+
+@dataclass
+class BaseConvState:
+    """Short conv: the last k-1 inputs; long conv: all inputs so far and the taps."""
+
+    inputs: Tensor  # (B, D, k-1) or (B, D, T)
+    taps: Tensor | None  # (D, l_max) for the long convolution
+
+
+class BaseConv(Mixer):
+    name = "base_conv"
+    position_aware = True
+
+    def __init__(
+        self,
+        d_model: int,
+        layer_idx: int,
+        n_layers: int,
+        *,
+        l_max: int,
+        kernel_size: int | list[int] | None = None,
+        filter_emb_dim: int = 3,
+        filter_order: int = 16,
+        filter_frequency: float = 1.0,
+    ) -> None:
+        super().__init__(d_model, layer_idx, n_layers, l_max=l_max)
+        kernel_size = _DEFAULT_KERNELS if kernel_size is None else kernel_size
+        sizes = [kernel_size] if isinstance(kernel_size, int) else list(kernel_size)
+        self.kernel_size = sizes[layer_idx % len(sizes)]
+        self.projection = nn.Linear(d_model, d_model)
+        self.short_conv: ShortCausalConv | None = None
+        self.filter: ImplicitFilter | None = None
+        if self.kernel_size == -1:
+            self.filter = ImplicitFilter(
+                d_model,
+                l_max,
+                emb_dim=filter_emb_dim,
+                order=filter_order,
+                frequency=filter_frequency,
+            )
+        else:
+            self.short_conv = ShortCausalConv(d_model, self.kernel_size)
+
+    @classmethod
+    def config_problem(cls, d_model: int, kwargs: Mapping[str, Any]) -> str | None:
+        sizes = kwargs.get("kernel_size")
+        sizes = _DEFAULT_KERNELS if sizes is None else sizes
+        sizes = [sizes] if isinstance(sizes, int) else list(sizes)
+        if not sizes or any(not isinstance(k, int) or (k < 1 and k != -1) for k in sizes):
+            return f"kernel_size must be positive or -1 (long), got {sizes}"
+        return None
+
+    def _conv(self, x: Tensor) -> Tensor:
+        """(B, D, L) -> (B, D, L)."""
+        if self.short_conv is not None:
+            return self.short_conv(x)
+        assert self.filter is not None
+        return fft_causal_conv(x, self.filter(x.shape[-1])) + x
+
+    def forward(self, u: Tensor) -> Tensor:
+        if u.shape[1] > self.l_max:
+            raise ValueError(f"sequence length {u.shape[1]} exceeds l_max {self.l_max}")
+        conv = self._conv(u.transpose(1, 2)).transpose(1, 2)
+        return self.projection(u) * conv + u
+
+    def prefill(self, u: Tensor) -> tuple[Tensor, BaseConvState]:
+        x = u.transpose(1, 2)
+        if self.short_conv is not None:
+            state = BaseConvState(inputs=self.short_conv.window(x), taps=None)
+        else:
+            assert self.filter is not None
+            state = BaseConvState(inputs=x, taps=self.filter(self.l_max))
+        return self(u), state
+
+    def step(self, u_t: Tensor, state: BaseConvState) -> tuple[Tensor, BaseConvState]:
+        if self.short_conv is not None:
+            conv, inputs = self.short_conv.step(u_t, state.inputs)
+        else:
+            if state.inputs.shape[-1] >= self.l_max:
+                raise ValueError(f"cannot decode past l_max {self.l_max}")
+            inputs = torch.cat([state.inputs, u_t.unsqueeze(-1)], dim=-1)
+            conv = causal_conv_last(inputs, state.taps) + u_t
+        return self.projection(u_t) * conv + u_t, BaseConvState(inputs=inputs, taps=state.taps)
+
+    def state_size(self, sequence_length: int) -> int:
+        """Filter length x D: kernel_size x D for a short conv, L x D for a long one."""
+        taps = sequence_length if self.kernel_size == -1 else self.kernel_size
+        return self.d_model * taps
+
+    def no_weight_decay(self) -> list[nn.Parameter]:
+        return list(self.filter.parameters()) if self.filter is not None else []

@@ -1,0 +1,106 @@
+"""The Hyena operator of order 2 (Poli et al. 2023, arXiv 2302.10866).
+
+    x1, x2, v = short_conv(in_proj(u))             # 3 projections, depthwise kernel 3
+    y = out_proj(x2 * long_conv(x1 * v))           # gate, long convolution, gate
+
+The long convolution uses an implicit filter (positions -> sine MLP -> exponential
+window, see :mod:`lolameme.models.filters`), runs as a causal FFT convolution padded
+to 2L in fp32, and adds a per-channel skip ``D * (x1 * v)``. The gating order (x1
+gates the input of the long convolution, x2 its output) is the one of zoology's
+``Hyena`` and safari's ``HyenaOperator`` with order 2; a test pins it down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from lolameme.models.filters import ImplicitFilter
+from lolameme.models.mixers.base import Mixer
+from lolameme.models.ops import ShortCausalConv, causal_conv_last, fft_causal_conv
+
+
+@dataclass
+class HyenaState:
+    """Decoding state: the short-conv window, the long-conv input history, the taps."""
+
+    window: Tensor  # (B, 3D, short_kernel - 1): last in-projections
+    history: Tensor  # (B, D, T): x1 * v at every past position
+    taps: Tensor  # (D, l_max): the long filter, computed once at prefill
+
+
+class Hyena(Mixer):
+    name = "hyena"
+    position_aware = True  # the short and long convolutions see relative positions
+
+    def __init__(
+        self,
+        d_model: int,
+        layer_idx: int,
+        n_layers: int,
+        *,
+        l_max: int,
+        filter_emb_dim: int = 33,
+        filter_order: int = 64,
+        filter_frequency: float = 14.0,
+        short_kernel: int = 3,
+    ) -> None:
+        super().__init__(d_model, layer_idx, n_layers, l_max=l_max)
+        self.in_proj = nn.Linear(d_model, 3 * d_model)
+        self.short_conv = ShortCausalConv(3 * d_model, short_kernel)
+        self.filter = ImplicitFilter(
+            d_model, l_max, emb_dim=filter_emb_dim, order=filter_order, frequency=filter_frequency
+        )
+        # per-channel skip of the long convolution ("bias" in safari), N(0, 1) as there
+        self.D = nn.Parameter(torch.randn(d_model))
+        self.out_proj = nn.Linear(d_model, d_model)
+
+    def project(self, u: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(B, L, D) -> x1, x2, v, each (B, D, L): in-projection and short convolution."""
+        z = self.short_conv(self.in_proj(u).transpose(1, 2))
+        x1, x2, v = z.split(self.d_model, dim=1)
+        return x1, x2, v
+
+    def forward(self, u: Tensor) -> Tensor:
+        length = u.shape[1]
+        if length > self.l_max:
+            raise ValueError(f"sequence length {length} exceeds the filter length {self.l_max}")
+        x1, x2, v = self.project(u)
+        y = x2 * fft_causal_conv(x1 * v, self.filter(length), self.D)
+        return self.out_proj(y.transpose(1, 2))
+
+    def prefill(self, u: Tensor) -> tuple[Tensor, HyenaState]:
+        length = u.shape[1]
+        if length > self.l_max:
+            raise ValueError(f"sequence length {length} exceeds the filter length {self.l_max}")
+        z = self.in_proj(u).transpose(1, 2)
+        x1, x2, v = self.short_conv(z).split(self.d_model, dim=1)
+        taps = self.filter(self.l_max)
+        history = x1 * v
+        y = x2 * fft_causal_conv(history, taps, self.D)
+        state = HyenaState(window=self.short_conv.window(z), history=history, taps=taps)
+        return self.out_proj(y.transpose(1, 2)), state
+
+    def step(self, u_t: Tensor, state: HyenaState) -> tuple[Tensor, HyenaState]:
+        if state.history.shape[-1] >= self.l_max:
+            raise ValueError(f"cannot decode past the filter length {self.l_max}")
+        z_t, window = self.short_conv.step(self.in_proj(u_t), state.window)
+        x1, x2, v = z_t.split(self.d_model, dim=1)
+        w_t = x1 * v
+        history = torch.cat([state.history, w_t.unsqueeze(-1)], dim=-1)
+        y = x2 * (causal_conv_last(history, state.taps) + self.D * w_t)
+        return self.out_proj(y), HyenaState(window=window, history=history, taps=state.taps)
+
+    def state_size(self, sequence_length: int) -> int:
+        """Long-conv input history (D per position, as zoology counts a long conv)
+        plus the short-conv window (3D channels x kernel)."""
+        return self.d_model * sequence_length + 3 * self.d_model * self.short_conv.kernel_size
+
+    def residual_projections(self) -> list[nn.Linear]:
+        return [self.out_proj]
+
+    def no_weight_decay(self) -> list[nn.Parameter]:
+        # safari gives the implicit filter weight_decay 0 (its "wd" argument)
+        return list(self.filter.parameters())

@@ -1,0 +1,95 @@
+"""``lolameme generate`` and ``lolameme data ...``: outputs, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lolameme.cli import main
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+SMALL = ["--set", "DATASET_SIZE=300", "--set", "TEST_DATASET_SIZE=50", "--workers", "1"]
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "ds"
+    main(["generate", "--preset", "tiny", "--out", str(out), *SMALL, "--seed", "4"])
+    return out
+
+
+def test_generate_writes_a_data_set_and_reports_it(made: Path) -> None:
+    manifest = json.loads((made / "manifest.json").read_text())
+    assert manifest["seed"] == 4 and manifest["preset"] == "tiny"
+    assert manifest["splits"]["train"]["rows"] == 300
+    assert json.loads((made / "config.json").read_text())["dataset_size"] == 300
+
+
+def test_stats_prints_table_and_json(capsys, made: Path) -> None:
+    code, out, _ = run(capsys, "data", "stats", str(made))
+    assert code == 0 and "unique labels" in out and "global appearances min" in out
+    code, out, _ = run(capsys, "data", "stats", str(made), "--json")
+    stats = json.loads(out)
+    train = stats["splits"]["train"]
+    assert train["rows"] == 300 and train["global_appearances"]["min"] >= 50
+    assert stats["splits"]["test_without_global"]["global_appearances"]["total"] == 0
+    assert 0 < train["noise_share"] < 1
+
+
+def test_show_prints_items_with_labels(capsys, made: Path) -> None:
+    code, out, _ = run(capsys, "data", "show", str(made), "--split", "test_with_global", "-n", "3")
+    lines = out.strip().splitlines()
+    assert code == 0 and len(lines) == 3
+    assert all("print(" in line and "  ->  " in line for line in lines)
+    code, _, err = run(capsys, "data", "show", str(made), "--split", "nope")
+    assert code == 2 and err.startswith("error: ") and "available" in err
+
+
+def test_verify_and_presets(capsys, made: Path) -> None:
+    code, out, _ = run(capsys, "data", "verify", str(made))
+    assert code == 0 and out.count(", ok") == 3
+    code, out, _ = run(capsys, "data", "presets")
+    assert code == 0 and "lolameme" in out and "operator_pretraining" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--preset", "nope"], "unknown preset 'nope'"),
+        (["--set", "MIN_INT_VALUE=9", "--set", "MAX_INT_VALUE=3"], "min_int_value=9"),
+        (["--set", "DATASET_SIZE=0"], "dataset_size"),
+        (["--set", "NOT_A_KNOB=1"], "unknown key 'NOT_A_KNOB'"),
+        (["--task", "nope"], "unknown task 'nope'"),
+    ],
+)
+def test_bad_input_is_one_error_line(capsys, tmp_path: Path, args, needle) -> None:
+    out = tmp_path / "ds"
+    code, _, err = run(capsys, "generate", "--preset", "tiny", "--out", str(out), *args)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: ") and needle in err
+    assert not out.exists()
+
+
+def test_non_empty_directory_needs_overwrite(capsys, tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    code, _, err = run(capsys, "generate", "--preset", "tiny", "--out", str(out), *SMALL)
+    assert code == 2 and "--overwrite" in err and err.count("\n") == 1
+    assert (out / "keep.txt").read_text() == "mine"
+    code, _, _ = run(
+        capsys, "generate", "--preset", "tiny", "--out", str(out), *SMALL, "--overwrite"
+    )
+    assert code == 0 and (out / "manifest.json").exists() and not (out / "keep.txt").exists()

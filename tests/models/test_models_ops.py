@@ -1,0 +1,80 @@
+"""The convolution primitives equal their direct definitions."""
+
+from __future__ import annotations
+
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lolameme.models.ops import ShortCausalConv, causal_conv_last, fft_causal_conv
+
+
+def direct_causal_conv(u: torch.Tensor, k: torch.Tensor, D: torch.Tensor) -> torch.Tensor:
+    """y[b, c, t] = sum_{s <= t} k[c, t - s] u[b, c, s] + D[c] u[b, c, t], by loops."""
+    b, c, length = u.shape
+    y = torch.zeros(b, c, length, dtype=torch.float64)
+    for t in range(length):
+        for s in range(t + 1):
+            y[:, :, t] += k[:, t - s] * u[:, :, s]
+    return y + D[:, None] * u
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    batch=st.integers(1, 3),
+    channels=st.integers(1, 5),
+    length=st.integers(1, 40),
+    extra_taps=st.integers(0, 7),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_fft_causal_conv_equals_direct_convolution(
+    batch: int, channels: int, length: int, extra_taps: int, seed: int
+) -> None:
+    gen = torch.Generator().manual_seed(seed)
+    u = torch.randn(batch, channels, length, generator=gen, dtype=torch.float64)
+    k = torch.randn(channels, length + extra_taps, generator=gen, dtype=torch.float64)
+    D = torch.randn(channels, generator=gen, dtype=torch.float64)
+    got = fft_causal_conv(u.float(), k.float(), D.float()).double()
+    want = direct_causal_conv(u, k, D)
+    assert torch.allclose(got, want, atol=1e-4 * (1 + want.abs().max().item()))
+    # without D there is no skip term
+    no_skip = fft_causal_conv(u.float(), k.float()).double()
+    assert torch.allclose(no_skip, want - D[:, None] * u, atol=1e-4 * (1 + want.abs().max()))
+
+
+def test_fft_causal_conv_keeps_dtype_and_computes_in_fp32() -> None:
+    gen = torch.Generator().manual_seed(0)
+    u = torch.randn(2, 3, 64, generator=gen)
+    k = torch.randn(3, 64, generator=gen)
+    y16 = fft_causal_conv(u.bfloat16(), k.bfloat16())
+    assert y16.dtype == torch.bfloat16
+    ref = fft_causal_conv(u.bfloat16().float(), k.bfloat16().float())
+    assert torch.allclose(y16.float(), ref, atol=0.05 * ref.abs().max().item())
+
+
+def test_causal_conv_last_is_the_newest_output() -> None:
+    gen = torch.Generator().manual_seed(1)
+    u = torch.randn(2, 4, 9, generator=gen)
+    k = torch.randn(4, 12, generator=gen)
+    full = fft_causal_conv(u, k)
+    for t in range(1, 10):
+        assert torch.allclose(causal_conv_last(u[..., :t], k), full[..., t - 1], atol=1e-5)
+
+
+def test_short_conv_matches_conv1d_and_steps() -> None:
+    torch.manual_seed(0)
+    conv = ShortCausalConv(6, 3)
+    ref = torch.nn.Conv1d(6, 6, 3, groups=6, padding=2)
+    with torch.no_grad():
+        ref.weight.copy_(conv.weight[:, None, :])
+        ref.bias.copy_(conv.bias)
+    x = torch.randn(2, 6, 11)
+    y = conv(x)
+    assert torch.allclose(y, ref(x)[..., :11], atol=1e-6)
+    window = conv.window(x[..., :4])
+    assert window.shape == (2, 6, 2)
+    for t in range(4, 11):
+        y_t, window = conv.step(x[..., t], window)
+        assert torch.allclose(y_t, y[..., t], atol=1e-6)
+    # a short prompt is zero-padded on the left, as the convolution itself
+    assert torch.equal(conv.window(x[..., :1])[..., 0], torch.zeros(2, 6))
