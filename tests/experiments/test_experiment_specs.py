@@ -144,6 +144,17 @@ def test_long_input_keeps_15_statements_at_every_scale() -> None:
         assert expand(spec, scale)[0].data.overrides["STATEMENT_COUNT"] == 15
 
 
+@pytest.mark.parametrize("scale", SCALES)
+def test_every_data_config_is_valid_for_the_data_layer(scale: str) -> None:
+    from lolameme.experiments.cell import data_config
+
+    for name in available_experiments():
+        requests = {c.data.key(): c.data for c in expand(load_spec(name), scale)}
+        for request in requests.values():
+            config = data_config(request)  # raises a ConfigError naming the problem
+            assert config.statement_count >= 5, name
+
+
 def test_unknown_experiment_lists_valid_names() -> None:
     with pytest.raises(ConfigError) as err:
         load_spec("thex_variation")

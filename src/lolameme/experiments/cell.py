@@ -15,7 +15,6 @@ cell's record, so one diverging model does not stop a grid of sixty.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -27,7 +26,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from lolameme import __version__
 from lolameme._io import atomic_write_json, atomic_write_text
 from lolameme.errors import ConfigError, format_validation_error
 from lolameme.experiments.grid import Cell, DataRequest
@@ -80,10 +78,24 @@ def record_path(out: Path, cell_id: str) -> Path:
 # -- data -------------------------------------------------------------------------------
 
 
+def data_config(request: DataRequest) -> Any:
+    """The data layer's resolved, validated config of ``request`` (a clear error if bad)."""
+    from lolameme.data.generate import resolve_config
+    from lolameme.data.tasks import get_task
+
+    return resolve_config(get_task(request.task), request.preset, request.overrides, request.seed)
+
+
 def data_dir_for(request: DataRequest, out: Path) -> Path:
-    """``DIR/data/HASH``: one directory per distinct (task, preset, overrides, seed)."""
-    basis = f"{request.key()}|lolameme {__version__}"
-    return Path(out) / DATA_DIR / hashlib.sha256(basis.encode()).hexdigest()[:16]
+    """``DIR/data/HASH``: one directory per distinct resolved data config.
+
+    The hash is the data layer's own hash of the resolved config, so two requests that
+    resolve to the same config (a preset value restated as an override) share a data set,
+    and a preset that changes in the code gets a new one.
+    """
+    from lolameme.data.generate import config_hash
+
+    return Path(out) / DATA_DIR / config_hash(data_config(request))[:16]
 
 
 def prepare_data(request: DataRequest, out: Path, *, workers: int = 1) -> Path:

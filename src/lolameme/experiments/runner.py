@@ -134,10 +134,12 @@ def run_experiment(
     todo = [c for c in cells if not store.is_done(c)]
     summary.skipped = len(cells) - len(todo)
     threads = threads_per_worker(workers) if engine == "local" else None
+    groups = _by_data(todo)
+    data_dirs = {key: data_dir_for(group[0].data, out) for key, group in groups.items()}
     tasks = []
-    for request_cells in _by_data(todo).values():
-        data_dir = _prepare(request_cells[0], out, progress=progress)
-        for cell in request_cells:
+    for key, group in groups.items():  # every data config is valid: now generate
+        data_dir = _prepare(group[0], data_dirs[key], out, progress=progress)
+        for cell in group:
             cell_threads = threads or int(max(1, cell.resources.get("cpus", 1)))
             tasks.append(
                 CellTask(
@@ -192,8 +194,7 @@ def _by_data(cells: list[Cell]) -> dict[str, list[Cell]]:
     return groups
 
 
-def _prepare(cell: Cell, out: Path, *, progress: bool) -> Path:
-    path = data_dir_for(cell.data, out)
+def _prepare(cell: Cell, path: Path, out: Path, *, progress: bool) -> Path:
     if not (path / "manifest.json").is_file() and progress:
         print(f"generating data {cell.data.preset} -> {path.relative_to(out)}", file=sys.stderr)
     return prepare_data(cell.data, out, workers=threads_per_worker(1))
