@@ -146,3 +146,49 @@ def test_stopping_the_pool_early_ends_its_workers() -> None:
     assert next(results) is None  # the short task
     results.close()  # the consumer goes away (as on Ctrl-C in the driver)
     assert time.perf_counter() - started < 10
+
+
+class _FakeRay:
+    """Just enough of Ray's API to check what the engine asks of it."""
+
+    def __init__(self) -> None:
+        self.options: list[dict] = []
+        self.in_flight = self.most_in_flight = 0
+
+    def is_initialized(self) -> bool:
+        return True
+
+    def remote(self, fn):
+        ray = self
+
+        class _Remote:
+            def options(self, **options):
+                ray.options.append(options)
+                return self
+
+            def remote(self, *args):
+                ray.in_flight += 1
+                ray.most_in_flight = max(ray.most_in_flight, ray.in_flight)
+                return fn(*args)
+
+        return _Remote()
+
+    def wait(self, pending, num_returns=1):
+        self.in_flight -= 1
+        return pending[:num_returns], pending[num_returns:]
+
+    def get(self, ref):
+        return ref
+
+
+def test_ray_engine_asks_for_each_cells_resources_and_caps_in_flight(monkeypatch) -> None:
+    import sys
+    from types import SimpleNamespace
+
+    fake_ray = _FakeRay()
+    monkeypatch.setitem(sys.modules, "ray", fake_ray)
+    tasks = [SimpleNamespace(resources={"cpus": 8, "gpus": 1}, x=i) for i in range(5)]
+    results = list(make_engine("ray", 2).map(lambda t: t.x * 10, tasks))
+    assert sorted(results) == [0, 10, 20, 30, 40]
+    assert fake_ray.options == [{"num_cpus": 8, "num_gpus": 1}] * 5
+    assert fake_ray.most_in_flight == 2

@@ -93,7 +93,7 @@ class RayEngine:
             ray.init(address=address or os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True)
 
     def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
-        remote = self.ray.remote(fn)
+        remote = self.ray.remote(_call)  # a plain function: ray.remote refuses partials
         pending: list[Any] = []
         queue = list(tasks)
         cap = self.workers or len(queue)
@@ -102,10 +102,14 @@ class RayEngine:
                 task = queue.pop(0)
                 res = getattr(task, "resources", {}) or {}
                 options = {"num_cpus": res.get("cpus", 1), "num_gpus": res.get("gpus", 0)}
-                pending.append(remote.options(**options).remote(task))
+                pending.append(remote.options(**options).remote(fn, task))
             done, pending = self.ray.wait(pending, num_returns=1)
             for ref in done:
                 yield self.ray.get(ref)
+
+
+def _call(fn: Callable[[T], R], task: T) -> R:
+    return fn(task)
 
 
 def make_engine(name: str, workers: int) -> Engine:
