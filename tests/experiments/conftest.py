@@ -90,6 +90,9 @@ def data_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Replace data generation by an empty data directory; record each generation."""
     calls: list[str] = []
     monkeypatch.setattr(runner, "prepare_data", functools.partial(fake_prepare, calls=calls))
+    monkeypatch.setattr(
+        runner, "majority_baselines", lambda path, splits: dict.fromkeys(splits, 0.1)
+    )
     return calls
 
 

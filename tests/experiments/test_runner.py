@@ -192,3 +192,24 @@ def test_ray_engine_asks_for_each_cells_resources_and_caps_in_flight(monkeypatch
     assert sorted(results) == [0, 10, 20, 30, 40]
     assert fake_ray.options == [{"num_cpus": 8, "num_gpus": 1}] * 5
     assert fake_ray.most_in_flight == 2
+
+
+def test_majority_baseline_is_the_share_of_the_top_training_label(tmp_path: Path) -> None:
+    from lolameme._io import atomic_directory
+    from lolameme.data.store import DatasetWriter
+    from lolameme.experiments.cell import majority_baselines
+
+    with atomic_directory(tmp_path / "ds") as tmp:
+        writer = DatasetWriter(tmp)
+        train = pd.DataFrame({"program": list("abcde"), "label": ["7", "7", "7", "3", "-7"]})
+        writer.write_shard("train", 0, train)
+        test = pd.DataFrame({"program": list("fghi"), "label": ["7", "3", "70", "7"]})
+        writer.write_shard("test_with_global", 0, test)
+        writer.finish(task="lolameme", format="text", config={}, seed=0)
+    assert majority_baselines(tmp_path / "ds", ("test_with_global",)) == {"test_with_global": 0.5}
+
+
+def test_rows_carry_the_baseline_of_their_data(fake, run, tmp_path: Path) -> None:
+    run(fake(), "layer_scan", tmp_path, models=["gpt2"])
+    row = read_results(tmp_path).iloc[0]
+    assert row["baseline_test_with_global"] == 0.1 and row["baseline_test_without_global"] == 0.1

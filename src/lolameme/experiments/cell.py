@@ -21,7 +21,7 @@ import shutil
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,7 @@ class CellTask:
     threads: int | None = None
     device: str = "auto"
     progress: bool = False
+    baselines: dict[str, float] = field(default_factory=dict)
 
     @property
     def resources(self) -> dict[str, float]:
@@ -115,6 +116,30 @@ def prepare_data(request: DataRequest, out: Path, *, workers: int = 1) -> Path:
         overwrite=True,
     )
     return path
+
+
+def majority_baselines(data_dir: Path, splits: tuple[str, ...]) -> dict[str, float]:
+    """Per split, the exact match of always answering the most frequent training label.
+
+    The floor a model must clear before its exact match means anything: with small
+    integers, one label can be a sixth of a test set. Text data sets only.
+    """
+    from collections import Counter
+
+    from lolameme.data.store import load_split, open_dataset
+
+    info = open_dataset(data_dir)
+    if info.format != "text":
+        return {}
+    train = load_split(info, "train", columns=["label"])["label"].astype(str)
+    if train.empty:
+        return {}
+    top = Counter(train).most_common(1)[0][0]
+    out = {}
+    for split in splits:
+        labels = load_split(info, split, columns=["label"])["label"].astype(str)
+        out[split] = float((labels == top).mean()) if len(labels) else 0.0
+    return out
 
 
 # -- training settings ---------------------------------------------------------------------
@@ -195,6 +220,7 @@ def _identity(task: CellTask) -> dict[str, Any]:
         **cell.settings,
         "fingerprint": cell.fingerprint,
         "overrides": " ".join(cell.sets),
+        **{metric_column("baseline", s): v for s, v in task.baselines.items()},
         "run_dir": str(Path(RUNS_DIR) / cell.cell_id),
         "data_dir": os.path.relpath(task.data_dir, task.out),
     }

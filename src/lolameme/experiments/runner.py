@@ -23,6 +23,7 @@ from lolameme.experiments.cell import (
     CellTask,
     check_train_settings,
     data_dir_for,
+    majority_baselines,
     prepare_data,
     record_path,
     run_cell,
@@ -139,6 +140,7 @@ def run_experiment(
     tasks = []
     for key, group in groups.items():  # every data config is valid: now generate
         data_dir = _prepare(group[0], data_dirs[key], out, progress=progress)
+        baselines = majority_baselines(data_dir, group[0].splits)
         for cell in group:
             cell_threads = threads or int(max(1, cell.resources.get("cpus", 1)))
             tasks.append(
@@ -149,6 +151,7 @@ def run_experiment(
                     threads=cell_threads,
                     device=device,
                     progress=verbose and workers == 1,
+                    baselines=baselines,
                 )
             )
     order = {c.cell_id: i for i, c in enumerate(todo)}

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from lolameme._io import atomic_path
-from lolameme.reporting.aggregate import display_name, stat, where
+from lolameme.reporting.aggregate import display_name, stat, summarize, where
+from lolameme.reporting.results import metric_column
 
 
 def figure_series(figure: dict[str, Any], rows: Any, spec: dict[str, Any]) -> dict[str, Any]:
@@ -31,7 +32,13 @@ def figure_series(figure: dict[str, Any], rows: Any, spec: dict[str, Any]) -> di
                 )
                 for p in points
             ]
-        panels.append({"panel": panel, "lines": lines})
+        baseline = None
+        column = metric_column("baseline", panel.get("split"))
+        if panel.get("metric", "em") == "em" and column in scoped.columns:
+            baseline = [
+                summarize(where(scoped, spec, {figure["x"]: p["value"]})[column]) for p in points
+            ]
+        panels.append({"panel": panel, "lines": lines, "baseline": baseline})
     return {"x": axis, "points": points, "panels": panels}
 
 
@@ -68,6 +75,12 @@ def plot_figure(figure: dict[str, Any], series: dict[str, Any], path: Path) -> P
                 lo = [m - b for m, b in zip(mean, band, strict=True)]
                 hi = [m + b for m, b in zip(mean, band, strict=True)]
                 ax.fill_between(hx, lo, hi, color=line.get_color(), alpha=0.18, linewidth=0)
+        if item.get("baseline"):
+            have = [(x, s.mean) for x, s in zip(xs, item["baseline"], strict=True) if s.n]
+            if have:
+                ax.plot(
+                    *zip(*have, strict=True), ls="--", color="grey", lw=1, label="majority label"
+                )
         ax.set_xticks(xs)
         ax.set_xticklabels(
             [p["label"] for p in points], rotation=30 if not numeric else 0, fontsize=8
@@ -97,6 +110,9 @@ def series_markdown(series: dict[str, Any]) -> str:
         ]
         for model, stats in item["lines"].items():
             lines.append("| " + " | ".join([display_name(model)] + [s.fmt() for s in stats]) + " |")
+        if item.get("baseline"):
+            cells = ["*majority label*"] + [s.fmt() if s.n else "" for s in item["baseline"]]
+            lines.append("| " + " | ".join(cells) + " |")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
@@ -104,7 +120,8 @@ def series_markdown(series: dict[str, Any]) -> str:
 def series_json(series: dict[str, Any]) -> dict[str, Any]:
     def panel(item: dict[str, Any]) -> dict[str, Any]:
         lines = {m: [s.to_json() for s in stats] for m, stats in item["lines"].items()}
-        return {**item["panel"], "lines": lines}
+        base = [s.to_json() for s in item["baseline"]] if item.get("baseline") else None
+        return {**item["panel"], "lines": lines, "baseline": base}
 
     return {
         "x": series["x"]["name"],

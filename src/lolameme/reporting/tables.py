@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from lolameme.reporting.aggregate import Stat, display_name, stat, where
+from lolameme.reporting.aggregate import EMPTY, Stat, display_name, stat, summarize, where
+from lolameme.reporting.results import metric_column
+
+BASELINE_LABEL = "*majority label*"
 
 
 def paper_text(value: Any) -> str:
@@ -33,6 +36,7 @@ def build_table(table: dict[str, Any], rows: Any, spec: dict[str, Any]) -> dict[
                 {"column": col["id"], "ours": ours.to_json(), "paper": paper, "_stat": ours}
             )
         out_rows.append({"model": model, "label": display_name(model), "cells": cells})
+    baseline = _baseline_row(table, scoped, spec)
     return {
         "id": table["id"],
         "title": table["title"],
@@ -41,7 +45,23 @@ def build_table(table: dict[str, Any], rows: Any, spec: dict[str, Any]) -> dict[
         "has_paper": bool(table.get("paper")),
         "paper_note": table.get("paper_note", ""),
         "rows": out_rows,
+        "baseline": baseline,
     }
+
+
+def _baseline_row(
+    table: dict[str, Any], scoped: Any, spec: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Exact match of always answering the most frequent training label, per column."""
+    cells, found = [], False
+    for col in table["columns"]:
+        column = metric_column("baseline", col.get("split"))
+        ours = EMPTY
+        if col.get("metric", "em") == "em" and col.get("split") and column in scoped.columns:
+            ours = summarize(where(scoped, spec, col.get("where", {}))[column])
+            found |= ours.n > 0
+        cells.append({"column": col["id"], "ours": ours.to_json(), "paper": None, "_stat": ours})
+    return {"model": None, "label": BASELINE_LABEL, "cells": cells} if found else None
 
 
 def table_markdown(built: dict[str, Any]) -> str:
@@ -67,7 +87,19 @@ def table_markdown(built: dict[str, Any]) -> str:
                 cells.append(paper_text(cell["paper"]))
         cells.append("/".join(str(n) for n in sorted(seeds)))
         lines.append("| " + " | ".join(cells) + " |")
+    if built.get("baseline"):
+        cells = [built["baseline"]["label"]]
+        for cell in built["baseline"]["cells"]:
+            cells.append(cell["_stat"].fmt() if cell["_stat"].n else "")
+            if built["has_paper"]:
+                cells.append("")
+        lines.append("| " + " | ".join(cells + [""]) + " |")
     notes = [n for n in (built["caption"], built["paper_note"]) if n]
+    if built.get("baseline"):
+        notes.append(
+            "*majority label*: the exact match of always answering the most frequent "
+            "training label, the floor a model must clear"
+        )
     if notes:
         lines += ["", "; ".join(notes) + "."]
     return "\n".join(lines)
@@ -75,8 +107,10 @@ def table_markdown(built: dict[str, Any]) -> str:
 
 def strip_private(built: dict[str, Any]) -> dict[str, Any]:
     """The table without in-memory objects, for ``report.json``."""
-    rows = [
-        {**r, "cells": [{k: v for k, v in c.items() if not k.startswith("_")} for c in r["cells"]]}
-        for r in built["rows"]
-    ]
-    return {**built, "rows": rows}
+
+    def clean(row: dict[str, Any]) -> dict[str, Any]:
+        cells = [{k: v for k, v in c.items() if not k.startswith("_")} for c in row["cells"]]
+        return {**row, "cells": cells}
+
+    baseline = clean(built["baseline"]) if built.get("baseline") else None
+    return {**built, "rows": [clean(r) for r in built["rows"]], "baseline": baseline}
