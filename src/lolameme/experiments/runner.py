@@ -134,28 +134,14 @@ def run_experiment(
     store.reconcile(cells)
     todo = [c for c in cells if not store.is_done(c)]
     summary.skipped = len(cells) - len(todo)
-    threads = threads_per_worker(workers) if engine == "local" else None
-    groups = _by_data(todo)
-    data_dirs = {key: data_dir_for(group[0].data, out) for key, group in groups.items()}
-    tasks = []
-    for key, group in groups.items():  # every data config is valid: now generate
-        data_dir = _prepare(group[0], data_dirs[key], out, progress=progress)
-        baselines = majority_baselines(data_dir, group[0].splits)
-        for cell in group:
-            cell_threads = threads or int(max(1, cell.resources.get("cpus", 1)))
-            tasks.append(
-                CellTask(
-                    cell,
-                    out,
-                    data_dir,
-                    threads=cell_threads,
-                    device=device,
-                    progress=verbose and workers == 1,
-                    baselines=baselines,
-                )
-            )
-    order = {c.cell_id: i for i, c in enumerate(todo)}
-    tasks.sort(key=lambda t: order[t.cell.cell_id])
+    tasks = _build_tasks(
+        todo,
+        out,
+        threads=threads_per_worker(workers) if engine == "local" else None,
+        device=device,
+        progress=progress,
+        verbose=verbose and workers == 1,
+    )
     bar = _bar(len(tasks), spec.name, progress)
     try:
         for row in pool.map(runner, tasks):
@@ -173,6 +159,39 @@ def run_experiment(
         summary.wall_seconds = time.perf_counter() - started
         _log_invocation(out, summary, command=command, tag=tag, sets=list(sets))
     return summary
+
+
+def _build_tasks(
+    todo: list[Cell],
+    out: Path,
+    *,
+    threads: int | None,
+    device: str,
+    progress: bool,
+    verbose: bool,
+) -> list[CellTask]:
+    """Generate each data set the cells need (all validated first), then one task per cell.
+
+    ``threads=None`` (Ray): each cell uses as many threads as the CPUs it asks for.
+    """
+    groups = _by_data(todo)
+    data_dirs = {key: data_dir_for(group[0].data, out) for key, group in groups.items()}
+    by_id = {}
+    for key, group in groups.items():
+        data_dir = _prepare(group[0], data_dirs[key], out, progress=progress)
+        baselines = majority_baselines(data_dir, group[0].splits)
+        for cell in group:
+            cpus = threads or int(max(1, cell.resources.get("cpus", 1)))
+            by_id[cell.cell_id] = CellTask(
+                cell,
+                out,
+                data_dir,
+                threads=cpus,
+                device=device,
+                progress=verbose,
+                baselines=baselines,
+            )
+    return [by_id[c.cell_id] for c in todo]  # grid order: models outermost, seeds innermost
 
 
 def _check_stale(store: ResultsStore, cells: list[Cell], *, replace: bool) -> None:
