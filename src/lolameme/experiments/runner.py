@@ -157,7 +157,8 @@ def run_experiment(
     finally:
         bar.close()
         summary.wall_seconds = time.perf_counter() - started
-        _log_invocation(out, summary, command=command, tag=tag, sets=list(sets))
+        with store.locked():
+            _log_invocation(out, summary, command=command, tag=tag, sets=list(sets))
     return summary
 
 

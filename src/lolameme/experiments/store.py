@@ -72,7 +72,7 @@ class ResultsStore:
         """Add ``rows`` to ``results.parquet``, replacing rows with the same ``cell_id``."""
         import pandas as pd
 
-        with self._locked():
+        with self.locked():
             path = self.out / RESULTS_FILE
             old = pd.read_parquet(path) if path.is_file() else pd.DataFrame()
             new = pd.DataFrame(rows)
@@ -84,7 +84,8 @@ class ResultsStore:
                 frame.to_parquet(tmp, index=False)
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def locked(self) -> Iterator[None]:
+        """Exclusive access to the directory's shared files (two drivers may share it)."""
         lock = self.out / f".{RESULTS_FILE}.lock"
         lock.parent.mkdir(parents=True, exist_ok=True)
         with open(lock, "a") as fh:
