@@ -66,3 +66,18 @@ def test_unknown_training_setting_fails_before_any_work(capsys, tmp_path: Path) 
     code, _, err = _run(argv, capsys)
     assert code == 2 and "stepz" in err and err.count("\n") == 1
     assert not (tmp_path / "data").exists()
+
+
+def test_unknown_model_spec_in_a_spec_file_lists_the_presets(capsys, tmp_path: Path) -> None:
+    import yaml
+
+    from lolameme.experiments.registry import _read_yaml, _specs_dir
+
+    spec = _read_yaml(_specs_dir() / "layer_scan.yaml")
+    spec["models"] = ["hyena", "thex-99"]
+    spec["tables"], spec["verdicts"] = [], []
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    code, _, err = _run(["experiment", "run", str(path), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "thex-99" in err and "0 <= N <= 17" in err
+    assert not (tmp_path / "o" / "data").exists()

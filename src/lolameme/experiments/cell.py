@@ -170,8 +170,13 @@ def train_config(task: CellTask, *, resume: bool = True) -> Any:
         ) from None
 
 
-def check_train_settings(cells: list[Cell], out: Path) -> None:
-    """Fail before any data is generated if a cell's training settings are invalid."""
+def check_cells(cells: list[Cell], out: Path) -> None:
+    """Fail before any data is generated if a cell's model spec, model scale or training
+    settings are invalid (the errors name the valid presets, scales and fields)."""
+    from lolameme.models import parse_spec
+
+    for model, scale in {(c.model, c.model_scale) for c in cells}:
+        parse_spec(model, scale=scale, vocab_size=256, max_seq_len=64)
     seen: set[str] = set()
     for cell in cells:
         key = json.dumps(cell.train, sort_keys=True, default=str)

@@ -21,7 +21,7 @@ from lolameme._io import atomic_write_json, atomic_write_text
 from lolameme.errors import ConfigError
 from lolameme.experiments.cell import (
     CellTask,
-    check_train_settings,
+    check_cells,
     data_dir_for,
     majority_baselines,
     prepare_data,
@@ -124,7 +124,7 @@ def run_experiment(
     runner = cell_fn or run_cell
     pool = make_engine(engine, workers)
     if cell_fn is None:
-        check_train_settings(cells, out)
+        check_cells(cells, out)
     summary = RunSummary(spec.name, scale, out, cells=len(cells))
     store = ResultsStore(out)
     _check_stale(store, cells, replace=replace)
