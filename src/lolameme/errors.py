@@ -38,3 +38,7 @@ def format_validation_error(exc: Exception, *, what: str = "config") -> str:
         msg = "unknown key (check the spelling)"
     more = f" (and {len(items) - 1} more problem(s))" if len(items) > 1 else ""
     return f"invalid {what}: field '{loc}': {msg}{more}"
+
+
+class TrainingError(LolamemeError):
+    """A run cannot start or continue: incompatible resume, diverged loss, bad run directory."""

@@ -1,0 +1,101 @@
+"""``lolameme eval RUN``: evaluate a run's latest checkpoint on its data set's test splits.
+
+Writes ``RUN/predictions-SPLIT.parquet`` per split and ``RUN/eval.json``::
+
+    {"run": ..., "step": 1200, "format": "text", "data": {...},
+     "splits": {"test_with_global": {"n", "em", "loss", "answer_loss", "limit",
+                                     "by": {"n_statements": {"1": {"n", "em"}}, ...}}}}
+
+Evaluating some splits later merges them into an existing ``eval.json`` of the same
+checkpoint step and data set; a newer checkpoint or other data starts the file afresh.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from lolameme._io import atomic_path, atomic_write_json
+from lolameme.data.store import DatasetInfo, load_split, open_dataset
+from lolameme.errors import DataError
+from lolameme.evaluation.evaluate import check_fits, evaluate_frame, path_for_predictions
+from lolameme.training.run import EVAL_JSON, data_fingerprint, load_run
+
+TRAIN_SPLIT = "train"
+
+
+def _dataset_for(meta: dict[str, Any], data: str | Path | None) -> DatasetInfo:
+    """The run's data set, refusing one that was regenerated differently since training."""
+    if data is not None:
+        return open_dataset(data)
+    info = open_dataset(meta["data"]["path"])
+    if data_fingerprint(info) != meta["data"]["fingerprint"]:
+        raise DataError(
+            f"the data set at {info.path} changed since this run was trained "
+            "(pass --data to evaluate on it anyway)"
+        )
+    return info
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    splits: list[str] | None = None,
+    limit: int | None = None,
+    progress: bool = True,
+    *,
+    batch_size: int = 256,
+    device: str = "auto",
+    data: str | Path | None = None,
+) -> dict[str, Any]:
+    """Evaluate every non-train split (or ``splits``); write and return ``eval.json``."""
+    run = load_run(run_dir, device=device)
+    info = _dataset_for(run.meta, data)
+    chosen = splits or [s for s in info.splits if s != TRAIN_SPLIT]
+    for split in chosen:
+        info.rows(split)  # unknown split: one error naming the available ones
+    max_new = run.meta.get("max_answer_tokens")
+    results: dict[str, Any] = {}
+    for split in chosen:
+        frame = load_split(info, split)
+        if limit is not None:
+            frame = frame.iloc[:limit]
+        check_fits(run.codec, frame, int(run.meta["max_seq_len"]), max_new)
+        predictions, summary = evaluate_frame(
+            run.model,
+            run.codec,
+            frame,
+            max_new_tokens=max_new,
+            batch_size=batch_size,
+            device=run.device,
+            progress=progress,
+            desc=split,
+        )
+        summary["limit"] = limit
+        with atomic_path(path_for_predictions(run.path, split)) as tmp:
+            predictions.to_parquet(tmp, index=False)
+        results[split] = summary
+    fingerprint = data_fingerprint(info)
+    report = _merge(run.path / EVAL_JSON, run.step, fingerprint, results)
+    report.update(
+        run=str(run.path),
+        step=run.step,
+        format=run.format,
+        model=run.meta["config"]["model"],
+        data={"path": str(info.path), "fingerprint": fingerprint},
+    )
+    atomic_write_json(run.path / EVAL_JSON, report)
+    return report
+
+
+def _merge(path: Path, step: int, fingerprint: str, results: dict[str, Any]) -> dict[str, Any]:
+    splits: dict[str, Any] = {}
+    if path.exists():
+        try:
+            old = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            old = {}
+        if old.get("step") == step and old.get("data", {}).get("fingerprint") == fingerprint:
+            splits.update(old.get("splits", {}))
+    splits.update(results)
+    return {"splits": splits}

@@ -1,0 +1,73 @@
+"""The typed configuration of one training run (CLI flags and the Python API share it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# Fields that define what is being trained. A resume must keep them: changing one would
+# silently continue a different experiment (other weights shape, other batches, other data).
+IDENTITY_FIELDS = (
+    "model",
+    "scale",
+    "tokenizer",
+    "vocab_size",
+    "loss",
+    "max_seq_len",
+    "seed",
+    "batch_size",
+)
+
+
+class TrainConfig(BaseModel):
+    """Everything ``lolameme train`` needs; unknown keys are rejected, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data: Path = Field(description="data set directory written by 'lolameme generate'")
+    model: str = Field(description="model spec, e.g. gpt2, hyena, thex-13, 'attention*2'")
+    out: Path = Field(description="run directory (tokenizer, checkpoints, metrics, eval)")
+    scale: str = "tiny"
+    steps: int | None = Field(None, ge=1, description="optimiser steps (default: 1 epoch)")
+    epochs: float | None = Field(None, gt=0)
+    stop_after: int | None = Field(
+        None, ge=1, description="stop this invocation at this step (resume continues later)"
+    )
+    batch_size: int = Field(64, ge=1, description="sequences per step and process")
+    lr: float = Field(1e-3, gt=0)
+    min_lr_ratio: float = Field(0.1, ge=0, le=1, description="cosine floor as a share of lr")
+    warmup: int | None = Field(None, ge=0, description="warmup steps (default: 5% of steps)")
+    weight_decay: float = Field(0.1, ge=0)
+    grad_clip: float = Field(1.0, gt=0)
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    tokenizer: Literal["bpe", "char"] = "bpe"
+    vocab_size: int | None = Field(None, ge=8, description="BPE vocab (tokens data: >= data's)")
+    loss: Literal["full", "answer"] = "full"
+    max_seq_len: int | None = Field(None, ge=8, description="default: longest item, rounded up")
+    eval_every: int | None = Field(None, ge=0, description="0: only at the end")
+    eval_samples: int = Field(256, ge=0, description="items per test split in periodic eval")
+    eval_batch_size: int = Field(256, ge=1)
+    log_every: int = Field(10, ge=1)
+    checkpoint_every: int | None = Field(None, ge=1, description="default: eval_every")
+    threads: int | None = Field(None, ge=1, description="torch CPU threads")
+    resume: bool = False
+    overwrite: bool = False
+    tensorboard: bool = False
+    wandb: bool = False
+
+    @model_validator(mode="after")
+    def _steps_or_epochs(self) -> TrainConfig:
+        if self.steps is not None and self.epochs is not None:
+            raise ValueError("give steps or epochs, not both")
+        if self.resume and self.overwrite:
+            raise ValueError("give resume or overwrite, not both")
+        return self
+
+    def identity(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in IDENTITY_FIELDS}
+
+    def to_json(self) -> dict[str, object]:
+        return self.model_dump(mode="json")

@@ -1,0 +1,107 @@
+"""``RUN/metrics.jsonl`` (always), plus TensorBoard or wandb when asked for and installed.
+
+Each line is one event: ``{"type": "train", "step", "loss", "lr", "tokens_per_s", ...}``
+or ``{"type": "eval", "step", "splits": {name: {"loss", "em", ...}}}``. Lines are
+appended and flushed one at a time; a resume first rewrites the file without the
+events logged after the checkpoint it continues from, so the log tells one history.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from lolameme._io import atomic_write_text
+from lolameme.errors import ConfigError
+
+
+def truncate_after(path: Path, step: int) -> None:
+    """Keep only complete events of steps <= ``step`` (a crash may leave a partial line)."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if int(event.get("step", 0)) <= step:
+            kept.append(line)
+    atomic_write_text(path, "".join(f"{line}\n" for line in kept))
+
+
+class MetricsLog:
+    """Writes events on the main process; a no-op elsewhere."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        enabled: bool = True,
+        tensorboard_dir: Path | None = None,
+        wandb_config: dict[str, Any] | None = None,
+    ) -> None:
+        self.path = path
+        self.enabled = enabled
+        self._tb = None
+        self._wandb = None
+        if not enabled:
+            return
+        if tensorboard_dir is not None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:
+                raise ConfigError(
+                    "--tensorboard needs the 'tensorboard' package "
+                    "(pip install 'lolameme[tensorboard]')"
+                ) from None
+            self._tb = SummaryWriter(log_dir=str(tensorboard_dir))
+        if wandb_config is not None:
+            try:
+                import wandb
+            except ImportError:
+                raise ConfigError(
+                    "--wandb needs the 'wandb' package (pip install 'lolameme[wandb]')"
+                ) from None
+            self._wandb = wandb.init(
+                project="lolameme", dir=str(path.parent), config=wandb_config, resume="allow"
+            )
+
+    def log(self, event: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        with open(self.path, "a") as fh:
+            fh.write(json.dumps(event, sort_keys=True) + "\n")
+        scalars = _scalars(event)
+        step = int(event["step"])
+        if self._tb is not None:
+            for key, value in scalars.items():
+                self._tb.add_scalar(key, value, step)
+            self._tb.flush()
+        if self._wandb is not None:
+            self._wandb.log(scalars, step=step)
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.close()
+        if self._wandb is not None:
+            self._wandb.finish()
+
+
+def _scalars(event: dict[str, Any]) -> dict[str, float]:
+    """Flatten an event to ``{"train/loss": x, "eval/test_with_global/em": y, ...}``."""
+    out: dict[str, float] = {}
+    prefix = str(event.get("type", "train"))
+
+    def walk(key: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{key}/{k}", v)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = float(value)
+
+    for key, value in event.items():
+        if key not in ("type", "step"):
+            walk(f"{prefix}/{key}", value)
+    return out

@@ -1,0 +1,124 @@
+"""The run directory: what ``lolameme train`` writes and ``lolameme eval`` reads back.
+
+::
+
+    RUN/run.json          config, data fingerprint, model config, vocab and lengths
+    RUN/tokenizer.json    text data only; trained on the train split
+    RUN/checkpoints/      see lolameme.training.checkpoint
+    RUN/metrics.jsonl     one JSON object per log / eval event
+    RUN/eval.json         written by lolameme eval
+    RUN/predictions-SPLIT.parquet
+
+``run.json`` holds everything needed to rebuild the model and the encoding without the
+original command line, so evaluation and resumption depend on the directory alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lolameme._io import atomic_write_json
+from lolameme.data.store import DatasetInfo
+from lolameme.errors import ConfigError, TrainingError
+from lolameme.training.batching import Codec, TextCodec, TokenCodec
+from lolameme.training.checkpoint import checkpoint_step, latest_checkpoint, load_weights
+from lolameme.training.tokenizer import TextTokenizer
+
+RUN_JSON = "run.json"
+TOKENIZER = "tokenizer.json"
+METRICS = "metrics.jsonl"
+EVAL_JSON = "eval.json"
+
+
+def build_model(spec: str, *, scale: str, vocab_size: int, max_seq_len: int) -> torch.nn.Module:
+    """A fresh model from a spec string (the one place training calls the models layer)."""
+    from lolameme.models import build_model as _build
+
+    return _build(spec, scale=scale, vocab_size=vocab_size, max_seq_len=max_seq_len)
+
+
+def model_from_config(config: dict[str, Any]) -> torch.nn.Module:
+    """Rebuild a model from the ``config_dict()`` saved in ``run.json``."""
+    from lolameme.models import LanguageModel
+
+    return LanguageModel.from_config_dict(config)
+
+
+def data_fingerprint(info: DatasetInfo) -> str:
+    """A hash of the data set's shard checksums: equal iff the same rows were generated."""
+    basis = info.manifest.get("sha256") or info.manifest
+    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def read_run(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / RUN_JSON
+    if not Path(run_dir).is_dir():
+        raise TrainingError(f"run directory not found: {run_dir}")
+    if not path.is_file():
+        raise TrainingError(f"{run_dir} is not a lolameme run: no {RUN_JSON}")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise TrainingError(f"{path}: not valid JSON ({exc.msg})") from None
+
+
+def write_run(run_dir: Path, meta: dict[str, Any]) -> None:
+    atomic_write_json(Path(run_dir) / RUN_JSON, meta)
+
+
+def make_codec(meta: dict[str, Any], run_dir: Path) -> Codec:
+    """The encoder/decoder a run was trained with, with its vocabulary checked."""
+    if meta["format"] == "tokens":
+        return TokenCodec(int(meta["vocab_size"]))
+    tokenizer = TextTokenizer.load(Path(run_dir) / TOKENIZER)
+    if tokenizer.vocab_size != int(meta["vocab_size"]):
+        raise TrainingError(
+            f"tokenizer/vocab mismatch: {Path(run_dir) / TOKENIZER} has "
+            f"{tokenizer.vocab_size} tokens but the model was built for {meta['vocab_size']}"
+        )
+    return TextCodec(tokenizer, meta["config"]["loss"])
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' requested but torch sees no CUDA device")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+@dataclass
+class LoadedRun:
+    """A trained run ready for evaluation: metadata, codec and the latest weights."""
+
+    path: Path
+    meta: dict[str, Any]
+    codec: Codec
+    model: torch.nn.Module
+    step: int
+    device: torch.device
+
+    @property
+    def format(self) -> str:
+        return str(self.meta["format"])
+
+
+def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
+    """Read ``run.json``, the tokenizer and the latest checkpoint's weights."""
+    run_dir = Path(run_dir)
+    meta = read_run(run_dir)
+    codec = make_codec(meta, run_dir)
+    checkpoint = latest_checkpoint(run_dir)
+    if checkpoint is None:
+        raise TrainingError(f"{run_dir} has no checkpoint yet (train it first)")
+    model = model_from_config(meta["model"])
+    load_weights(model, checkpoint)
+    target = resolve_device(device)
+    model.to(target).eval()
+    return LoadedRun(run_dir, meta, codec, model, checkpoint_step(checkpoint), target)

@@ -1,0 +1,212 @@
+"""The training loop: outputs, exact resume, divergence, and one-line user errors."""
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from lolameme.cli import main
+from lolameme.errors import DataError, TrainingError
+from lolameme.training import TrainConfig, train
+from lolameme.training import trainer as trainer_module
+from lolameme.training.checkpoint import latest_checkpoint, load_state
+
+
+def _config(data: Path, out: Path, **overrides: object) -> TrainConfig:
+    settings = dict(
+        data=data,
+        model="attention*2",
+        scale="smoke",
+        out=out,
+        tokenizer="char",
+        steps=12,
+        batch_size=16,
+        eval_samples=8,
+        eval_every=6,
+        log_every=3,
+        threads=1,
+    )
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+def _events(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_run_directory_contents(copy_dataset: Callable, tmp_path: Path) -> None:
+    run = train(_config(copy_dataset(128, 16), tmp_path / "run"), progress=False)
+    meta = json.loads((run / "run.json").read_text())
+    assert meta["format"] == "text" and meta["tokenizer"] == "char"
+    assert meta["finished"] == {"step": 12, "complete": True, "seconds": pytest.approx(1, abs=1e3)}
+    assert (run / "tokenizer.json").is_file()
+    assert latest_checkpoint(run).name == "step-00000012"
+    events = _events(run)
+    train_steps = [e["step"] for e in events if e["type"] == "train"]
+    assert train_steps == [3, 6, 9, 12]
+    evals = [e for e in events if e["type"] == "eval"]
+    assert [e["step"] for e in evals] == [6, 12]
+    assert set(evals[-1]["splits"]["test"]) >= {"em", "loss", "n"}
+    assert evals[-1]["splits"]["test"]["n"] == 8
+    first = next(e for e in events if e["type"] == "train")
+    assert first["tokens_per_s"] > 0 and 0 < first["lr"] <= 1e-3
+
+
+def test_resume_continues_exactly(copy_dataset: Callable, tmp_path: Path) -> None:
+    data = copy_dataset(128, 16)
+    straight = train(_config(data, tmp_path / "a"), progress=False)
+    train(_config(data, tmp_path / "b", stop_after=6), progress=False)
+    assert latest_checkpoint(tmp_path / "b").name == "step-00000006"
+    state = load_state(latest_checkpoint(tmp_path / "b"))
+    assert state["sampler"]["position"] == 6 and state["step"] == 6
+    resumed = train(_config(data, tmp_path / "b", resume=True), progress=False)
+    a = load_file(latest_checkpoint(straight) / "model.safetensors")
+    b = load_file(latest_checkpoint(resumed) / "model.safetensors")
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    losses = lambda run: [(e["step"], e["loss"]) for e in _events(run) if e["type"] == "train"]  # noqa: E731
+    assert losses(straight) == losses(resumed)
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
+    copy_dataset: Callable, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_loss = trainer_module._loss
+    calls = {"n": 0}
+
+    def diverging(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        calls["n"] += 1
+        loss = real_loss(logits, targets)
+        return loss * float("nan") if calls["n"] > 7 else loss
+
+    monkeypatch.setattr(trainer_module, "_loss", diverging)
+    with pytest.raises(TrainingError, match=r"loss became nan .*step-00000006"):
+        train(_config(copy_dataset(128, 16), tmp_path / "run"), progress=False)
+    latest = latest_checkpoint(tmp_path / "run")
+    assert latest.name == "step-00000006"
+    weights = load_file(latest / "model.safetensors")
+    assert all(torch.isfinite(t).all() for t in weights.values())
+
+
+def test_tokens_format_trains_on_labelled_positions(
+    tokens_dataset: Callable, tmp_path: Path
+) -> None:
+    data = tokens_dataset(256, 32, vocab=16)
+    run = train(
+        _config(data, tmp_path / "run", steps=60, lr=1e-2, eval_every=0, eval_samples=32),
+        progress=False,
+    )
+    meta = json.loads((run / "run.json").read_text())
+    assert meta["format"] == "tokens" and meta["vocab_size"] == 16 and meta["tokenizer"] is None
+    assert not (run / "tokenizer.json").exists()
+    final = [e for e in _events(run) if e["type"] == "eval"][-1]["splits"]["test"]
+    # the labelled positions echo the current input: learnable at once
+    assert final["token_accuracy"] > 0.9
+
+
+def test_tokens_vocab_smaller_than_data_is_rejected(
+    tokens_dataset: Callable, tmp_path: Path
+) -> None:
+    with pytest.raises(Exception, match="tokenizer/vocab mismatch"):
+        train(_config(tokens_dataset(vocab=16), tmp_path / "run", vocab_size=8), progress=False)
+
+
+def test_missing_train_split(toy: SimpleNamespace, tmp_path: Path) -> None:
+    data = toy.write(tmp_path / "d", {"test": toy.copy_items(8, 0)})
+    with pytest.raises(DataError, match="no 'train' split"):
+        train(_config(data, tmp_path / "run"), progress=False)
+
+
+MODEL = ("--model", "attention*2", "--scale", "smoke")
+
+
+def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    err = capsys.readouterr().err.strip()
+    return int(exit_info.value.code), err
+
+
+def _train_args(data: Path, out: Path, *extra: str) -> list[str]:
+    return ["train", "--data", str(data), "--out", str(out), "--tokenizer", "char",
+            "--steps", "4", "--batch-size", "8", "--eval-every", "0", "-q", *extra]  # fmt: skip
+
+
+def test_cli_errors_are_one_line(
+    copy_dataset: Callable,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = copy_dataset(64, 8)
+    out = tmp_path / "run"
+    cases = [
+        (
+            _train_args(tmp_path / "missing", out, *MODEL),
+            "data directory not found",
+        ),
+        (_train_args(data, out, "--model", "nosuchspec"), "unknown mixer 'nosuchspec'"),
+        (
+            _train_args(data, out, *MODEL, "--lr", "-1"),
+            "field 'lr'",
+        ),
+    ]
+    for args, expected in cases:
+        code, err = _cli(args, capsys)
+        assert code != 0
+        assert err.startswith("error: ") and expected in err and "\n" not in err, err
+    assert not out.exists()  # a failed start leaves nothing behind
+    main(_train_args(data, out, *MODEL))
+    capsys.readouterr()
+    code, err = _cli(_train_args(data, out, *MODEL), capsys)
+    assert code != 0 and "--resume" in err and "\n" not in err
+    other = copy_dataset(65, 8, name="other")
+    for args, expected in [
+        (
+            _train_args(
+                data,
+                out,
+                "--model",
+                "attention*2",
+                "--scale",
+                "smoke",
+                "--resume",
+                "--batch-size",
+                "4",
+            ),
+            "batch_size",
+        ),
+        (
+            _train_args(other, out, *MODEL, "--resume"),
+            "data set differs",
+        ),
+    ]:
+        code, err = _cli(args, capsys)
+        assert code != 0 and "incompatible checkpoint" in err and expected in err, err
+        assert "\n" not in err
+
+
+def test_cli_resume_needs_only_the_run_dir(
+    copy_dataset: Callable, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    main(
+        _train_args(
+            copy_dataset(64, 8),
+            out,
+            "--model",
+            "attention*2",
+            "--scale",
+            "smoke",
+            "--stop-after",
+            "2",
+        )
+    )
+    assert latest_checkpoint(out).name == "step-00000002"
+    main(["train", "--out", str(out), "--resume", "-q"])
+    assert latest_checkpoint(out).name == "step-00000004"
+    assert "run written to" in capsys.readouterr().out
