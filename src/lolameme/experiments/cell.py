@@ -40,8 +40,6 @@ from lolameme.reporting.results import (
     read_eval,
 )
 
-RUN_JSON = "run.json"
-METRICS = "metrics.jsonl"
 # Per-split scalars copied from eval.json into the results row (as METRIC_SPLIT).
 EVAL_METRICS = ("em", "loss", "answer_loss", "token_accuracy")
 
@@ -235,6 +233,7 @@ def train_and_evaluate(task: CellTask) -> dict[str, float]:
     """Train the cell's run (resuming its checkpoint if any), then evaluate it."""
     from lolameme.evaluation import evaluate_run
     from lolameme.training import train
+    from lolameme.training.run import RUN_JSON
 
     run_dir = task.run_dir
     if run_dir.exists() and not (run_dir / RUN_JSON).is_file():
@@ -253,6 +252,8 @@ def train_and_evaluate(task: CellTask) -> dict[str, float]:
 
 def collect(task: CellTask) -> dict[str, Any]:
     """The numbers of a finished run: metrics per split, final loss, size, steps."""
+    from lolameme.training.run import METRICS, RUN_JSON
+
     run_dir = task.run_dir
     meta = json.loads((run_dir / RUN_JSON).read_text())
     row: dict[str, Any] = {
