@@ -245,3 +245,43 @@ def test_deep_merge_merges_mappings_and_null_deletes() -> None:
         "l": [9],
     }
     assert base == {"a": {"x": 1, "y": 2}, "l": [1, 2], "k": 1}  # not mutated
+
+
+def test_a_token_task_spec_with_an_lr_sweep_fits_the_schema() -> None:
+    """Room for the mqar/listops specs: another task, accuracy metrics, best lr kept."""
+    from lolameme.experiments.cell import data_config
+
+    spec = spec_from_mapping(
+        {
+            "name": "mqar_like",
+            "title": "t",
+            "paper": {"refs": ["Zoology Figure 2"]},
+            "task": "mqar",
+            "data": {"preset": "smoke"},
+            "models": ["attention*2", "base_conv*2"],
+            "axes": [
+                {"name": "lr", "label": "learning rate", "train_key": "lr", "values": [1e-3, 3e-3]}
+            ],
+            "splits": ["test"],
+            "select_best": {"axis": "lr", "metric": "token_accuracy", "split": "test"},
+            "tables": [
+                {
+                    "id": "acc",
+                    "title": "accuracy",
+                    "columns": [
+                        {
+                            "id": "acc",
+                            "label": "accuracy",
+                            "metric": "token_accuracy",
+                            "split": "test",
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    cells = expand(spec, "smoke")
+    assert len(cells) == 4
+    assert {c.train["lr"] for c in cells} == {1e-3, 3e-3}
+    assert all(c.data.overrides == {} for c in cells)  # no LoLa/MeMe knobs leak in
+    assert data_config(cells[0].data).num_kv_pairs > 0

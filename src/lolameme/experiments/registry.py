@@ -2,8 +2,9 @@
 
 A spec file is merged, in this order, over:
 
-1. ``specs/_scales.yaml``: the per-scale defaults every experiment shares (the size of
-   the ``tiny`` data, steps, batch, lr...). Calibrating the tiny scale edits one file.
+1. ``specs/_scales.yaml``: the per-scale defaults every experiment shares (steps, batch,
+   lr...) and, per task, the data overrides of each scale (the size of the ``tiny``
+   LoLa/MeMe data). Calibrating the tiny scale edits one file.
 2. the spec it ``extends`` (if any): e.g. the MeMe variant of the THEX table only changes
    the language and the paper's numbers.
 
@@ -84,11 +85,21 @@ def _resolve_path(name: str) -> Path:
     return shipped
 
 
+def scale_defaults(task: str) -> dict[str, Any]:
+    """The shared per-scale defaults, with the data overrides of ``task`` only."""
+    raw = _read_yaml(_specs_dir() / DEFAULTS_FILE)
+    data = (raw.get("data") or {}).get(task) or {}
+    return {
+        scale: deep_merge(settings or {}, {"data": data[scale]} if data.get(scale) else {})
+        for scale, settings in (raw.get("scales") or {}).items()
+    }
+
+
 def spec_from_mapping(data: dict[str, Any], *, source: str = "spec") -> ExperimentSpec:
     """Validate a raw mapping after merging the per-scale defaults under its scales."""
     from pydantic import ValidationError
 
-    defaults = _read_yaml(_specs_dir() / DEFAULTS_FILE)
+    defaults = scale_defaults(str(data.get("task", "lolameme")))
     data = copy.deepcopy(data)
     scales = data.get("scales") or {}
     # A scale the spec leaves out gets the defaults; ``scale: null`` opts out of it.
