@@ -111,7 +111,9 @@ def series_markdown(series: dict[str, Any]) -> str:
         for model, stats in item["lines"].items():
             lines.append("| " + " | ".join([display_name(model)] + [s.fmt() for s in stats]) + " |")
         if item.get("baseline"):
-            cells = ["*majority label*"] + [s.fmt() if s.n else "" for s in item["baseline"]]
+            cells = ["*majority label*"] + [
+                f"{s.mean:.4f}" if s.n else "" for s in item["baseline"]
+            ]
             lines.append("| " + " | ".join(cells) + " |")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

@@ -90,7 +90,7 @@ def table_markdown(built: dict[str, Any]) -> str:
     if built.get("baseline"):
         cells = [built["baseline"]["label"]]
         for cell in built["baseline"]["cells"]:
-            cells.append(cell["_stat"].fmt() if cell["_stat"].n else "")
+            cells.append(f"{cell['_stat'].mean:.4f}" if cell["_stat"].n else "")  # one per data set
             if built["has_paper"]:
                 cells.append("")
         lines.append("| " + " | ".join(cells + [""]) + " |")
