@@ -4,14 +4,15 @@ The same functions serve the periodic evaluation inside training (on a fixed sam
 and the full evaluation of a finished run, so both report the same numbers.
 
 - ``text`` splits: greedy-decode the answer after ``<sep>``; exact match per item;
-  loss = mean next-token cross-entropy over the run's loss positions, and
-  ``answer_loss`` over the label tokens and ``<eos>`` only (comparable across runs
-  trained with either loss).
+  loss = mean next-token cross-entropy over the run's loss positions (the same
+  quantity the training loss is), and ``answer_loss`` over the label tokens and
+  ``<eos>`` only (comparable across runs trained with either loss). Both come from the
+  decoding pass itself (see :mod:`lolameme.evaluation.decode`).
 - ``tokens`` splits (MQAR): no decoding; ``token_accuracy`` is argmax accuracy over the
   labelled positions and ``em`` the share of sequences with every labelled position right.
-- Both: zoology's recall-gap split of the same teacher-forced predictions
-  (:mod:`lolameme.evaluation.recall`), ``ar_hits`` and ``other``, each
-  ``{"loss", "acc", "count"}``.
+- Both: zoology's recall-gap split of the same teacher-forced predictions that the
+  ``loss`` averages (:mod:`lolameme.evaluation.recall`), ``ar_hits`` and ``other``,
+  each ``{"loss", "acc", "count"}``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import torch.nn.functional as F
 
 from lolameme.data.store import IGNORE_INDEX
 from lolameme.errors import DataError
-from lolameme.evaluation.decode import greedy_decode
+from lolameme.evaluation.decode import decode
 from lolameme.evaluation.metrics import em_breakdown, exact_match
 from lolameme.evaluation.recall import RecallTally
 from lolameme.training.batching import Codec, EncodedSplit, TextCodec, sorted_batches
@@ -40,20 +41,15 @@ def forward_stats(
     encoded: EncodedSplit,
     *,
     pad_id: int,
-    sep_id: int | None,
     batch_size: int,
     device: torch.device,
     recall: RecallTally | None = None,
 ) -> dict[str, np.ndarray]:
-    """Per-row sums of the loss and of correct argmax predictions over labelled positions.
-
-    Keys: ``loss`` (sum of cross-entropy), ``n`` (labelled positions), ``correct``
-    (argmax hits) and, when ``sep_id`` is given, ``answer_loss``/``answer_n``: the same
-    restricted to positions at or after ``<sep>`` in the input (predicting the answer).
-    ``recall``, if given, also receives every batch (AR hits vs other tokens).
-    """
+    """Per-row sums over labelled positions: ``loss`` (cross-entropy), ``n`` (positions)
+    and ``correct`` (argmax hits). One teacher-forced forward pass per batch; ``recall``,
+    if given, receives every batch (AR hits vs other tokens)."""
     rows = len(encoded)
-    stats = {k: np.zeros(rows) for k in ("loss", "n", "correct", "answer_loss", "answer_n")}
+    stats = {k: np.zeros(rows) for k in ("loss", "n", "correct")}
     was_training = model.training
     model.eval()
     with torch.inference_mode(), autocast(device):
@@ -70,10 +66,6 @@ def forward_stats(
             stats["correct"][idx] = hits.sum(1).cpu().numpy()
             if recall is not None:
                 recall.add(inputs, targets, ce, hits, mask)
-            if sep_id is not None:
-                answer = mask & ((inputs == sep_id).cumsum(1) > 0)
-                stats["answer_loss"][idx] = (ce * answer).sum(1).double().cpu().numpy()
-                stats["answer_n"][idx] = answer.sum(1).cpu().numpy()
     model.train(was_training)
     return stats
 
@@ -97,27 +89,25 @@ def evaluate_text(
     """Predictions frame (program, label, prediction, correct, metadata) and a summary."""
     programs = [str(p) for p in frame["program"]]
     labels = [str(label) for label in frame["label"]]
-    generated = greedy_decode(
+    recall = RecallTally()
+    decoded = decode(
         model,
         codec.prompts(programs),
+        answers=codec.answers(labels),
         max_new_tokens=max_new_tokens,
         eos_id=codec.eos_id,
         batch_size=batch_size,
         device=device,
         progress=progress,
         desc=desc,
-    )
-    predictions = [codec.decode_answer(ids) for ids in generated]
-    recall = RecallTally()
-    stats = forward_stats(
-        model,
-        codec.encode(frame),
-        pad_id=codec.pad_id,
-        sep_id=codec.tokenizer.sep_id,
-        batch_size=batch_size,
-        device=device,
         recall=recall,
+        recall_prompt=codec.loss == "full",  # the positions the loss averages over
     )
+    predictions = [codec.decode_answer(ids) for ids in decoded.tokens]
+    if codec.loss == "full":
+        loss = _mean(decoded.prompt_loss + decoded.answer_loss, decoded.prompt_n + decoded.answer_n)
+    else:
+        loss = _mean(decoded.answer_loss, decoded.answer_n)
     out = frame.reset_index(drop=True).copy()
     out["label"] = labels
     out["prediction"] = predictions
@@ -125,8 +115,8 @@ def evaluate_text(
     summary = {
         "n": len(out),
         "em": float(out["correct"].mean()) if len(out) else None,
-        "loss": _mean(stats["loss"], stats["n"]),
-        "answer_loss": _mean(stats["answer_loss"], stats["answer_n"]),
+        "loss": loss,
+        "answer_loss": _mean(decoded.answer_loss, decoded.answer_n),
         **recall.summary(),
         "by": em_breakdown(out, exclude={*TEXT_COLUMNS, "prediction"}),
     }
@@ -147,7 +137,6 @@ def evaluate_tokens(
         model,
         codec.encode(frame),
         pad_id=codec.pad_id,
-        sep_id=None,
         batch_size=batch_size,
         device=device,
         recall=recall,
