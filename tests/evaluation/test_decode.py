@@ -1,10 +1,13 @@
 """Greedy decoding: cached and recomputed paths agree, order is kept, eos stops."""
 
+import numpy as np
 import pytest
 import torch
 
-from lolameme.evaluation.decode import greedy_decode
+from lolameme.evaluation.decode import decode, greedy_decode
+from lolameme.evaluation.evaluate import forward_stats
 from lolameme.models import build_model
+from lolameme.training.batching import EncodedSplit
 
 
 class _Scripted(torch.nn.Module):
@@ -47,3 +50,38 @@ def test_cached_and_recomputed_decoding_agree(spec: str) -> None:
     assert [cut(c) for c in cached] == [cut(n) for n in naive]
     one_by_one = [greedy_decode(model, [p], max_new_tokens=8, eos_id=3)[0] for p in prompts]
     assert [cut(c) for c in cached] == [cut(o) for o in one_by_one]
+
+
+@pytest.mark.parametrize("spec", ["gpt2", "hyena", "thex-13", "base_conv"])
+def test_fused_scores_equal_a_teacher_forced_forward(spec: str) -> None:
+    """The loss from prefill + teacher-forced steps is the loss of one full forward,
+    and the greedy answers are unchanged by scoring from the same prefill state."""
+    torch.manual_seed(0)
+    model = build_model(spec, scale="smoke", vocab_size=20, max_seq_len=64)
+    g = torch.Generator().manual_seed(2)
+    prompts = [torch.randint(4, 20, (int(n),), generator=g).tolist() for n in [4, 6, 4, 6, 4]]
+    answers = [[*torch.randint(4, 20, (int(n),), generator=g).tolist(), 3] for n in [1, 3, 2, 0, 4]]
+    scored = decode(model, prompts, answers=answers, max_new_tokens=5, eos_id=3, batch_size=2)
+    naive = decode(model, prompts, answers=answers, max_new_tokens=5, eos_id=3, cached=False)
+    plain = greedy_decode(model, prompts, max_new_tokens=5, eos_id=3)
+    assert scored.tokens == plain
+    assert _same_until_eos(naive.tokens, plain)
+    inputs = [np.asarray(p + a[:-1]) for p, a in zip(prompts, answers, strict=True)]
+    targets = [np.asarray(p[1:] + a) for p, a in zip(prompts, answers, strict=True)]
+    stats = forward_stats(
+        model,
+        EncodedSplit.from_rows(inputs, targets),
+        pad_id=0,
+        batch_size=8,
+        device=torch.device("cpu"),
+    )
+    for result in (scored, naive):
+        total = result.prompt_loss + result.answer_loss
+        assert np.allclose(total, stats["loss"], rtol=1e-4, atol=1e-4)
+        assert (result.prompt_n + result.answer_n == stats["n"]).all()
+        assert (result.answer_n == [len(a) for a in answers]).all()
+
+
+def _same_until_eos(a: list[list[int]], b: list[list[int]]) -> bool:
+    cut = lambda ids: ids[: ids.index(3) + 1] if 3 in ids else ids  # noqa: E731
+    return [cut(x) for x in a] == [cut(y) for y in b]

@@ -11,9 +11,9 @@ from lolameme.data.store import IGNORE_INDEX
 from lolameme.errors import DataError
 from lolameme.training.batching import (
     BatchSampler,
+    EncodedSplit,
     TextCodec,
     TokenCodec,
-    _flatten,
     epoch_batches,
 )
 from lolameme.training.tokenizer import train_char
@@ -61,7 +61,7 @@ def test_padding_never_carries_a_target(lengths: list[int], seed: int) -> None:
     rng = np.random.default_rng(seed)
     inputs = [rng.integers(5, 9, n) for n in lengths]
     targets = [np.where(rng.random(n) < 0.5, IGNORE_INDEX, rng.integers(5, 9, n)) for n in lengths]
-    encoded = _flatten(inputs, targets)
+    encoded = EncodedSplit.from_rows(inputs, targets)
     for batch in epoch_batches(encoded.lengths, 4, seed=seed, epoch=0):
         x, y = encoded.batch(batch, pad_id=0)
         for row, i in enumerate(batch):

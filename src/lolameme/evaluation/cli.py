@@ -38,6 +38,7 @@ def eval_command(
     data: Path | None = typer.Option(
         None, help="Evaluate on this data set instead of the run's own."
     ),
+    threads: int | None = typer.Option(None, min=1, help="torch CPU threads."),
     as_json: bool = typer.Option(False, "--json", help="Print eval.json instead of a table."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -52,6 +53,7 @@ def eval_command(
         batch_size=batch_size,
         device=device,
         data=data,
+        threads=threads,
     )
     if as_json:
         typer.echo(json.dumps(report, indent=2, sort_keys=True))

@@ -1,36 +1,75 @@
-"""Batched greedy decoding of answers.
+"""Batched greedy decoding of answers, scored against the labels in the same pass.
 
 Prompts are grouped by token length, so every batch is a rectangle with no padding at
 all: convolutional mixers (Hyena) see absolute positions, and left padding would shift
-them. Each batch is run once through ``model.prefill`` and then one token at a time
-through ``model.step`` (the model's cache or recurrent state), which is what makes
-evaluating ten thousand items cheap. ``cached=False`` recomputes the whole sequence at
-every step instead; it exists as the baseline of ``benchmarks/bench_eval.py`` and for
-models without incremental decoding.
+them. Each batch goes once through ``model.prefill``; from the state it returns, two
+continuations run one token at a time through ``model.step``:
+
+- teacher forcing over the label tokens: with the prompt logits of the prefill, this
+  gives the loss of the whole sequence without a second forward pass;
+- greedy decoding until every row has produced ``<eos>`` or ``max_new_tokens``.
+
+Both start from the same prefill state, which relies on ``step`` returning a new state
+and leaving the one it was given intact (true of every mixer; tested for each preset).
+``cached=False`` recomputes the whole sequence at every step instead: the baseline of
+``benchmarks/bench_eval.py``, and the path for models without incremental decoding.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
+from lolameme.data.store import IGNORE_INDEX
 from lolameme.training.precision import autocast
 
 
-def _decode_batch(
+@dataclass
+class Decoded:
+    """Per item: generated ids (``<eos>`` kept) and, when answers were given, the summed
+    cross-entropy and target counts of the prompt part and of the answer part."""
+
+    tokens: list[list[int]]
+    prompt_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    prompt_n: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    answer_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    answer_n: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def _ce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Per-row sums of cross-entropy over ``targets`` (``-100`` ignored)."""
+    ce = F.cross_entropy(
+        logits.float().flatten(0, -2),
+        targets.flatten(),
+        ignore_index=IGNORE_INDEX,
+        reduction="none",
+    )
+    return ce.view(targets.shape).reshape(targets.shape[0], -1).sum(1)
+
+
+def _padded(rows: Sequence[Sequence[int]], device: torch.device) -> torch.Tensor:
+    width = max(len(r) for r in rows)
+    out = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = torch.tensor(list(r), dtype=torch.long)
+    return out.to(device)
+
+
+def _greedy(
     model: torch.nn.Module,
     ids: torch.Tensor,
+    first: torch.Tensor,
+    state: object,
     max_new_tokens: int,
     eos_id: int,
     cached: bool,
 ) -> torch.Tensor:
-    """Generated tokens ``[B, <= max_new_tokens]``; rows that hit ``<eos>`` stop mattering."""
-    if cached:
-        logits, state = model.prefill(ids)
-    else:
-        logits = model(ids)
-    token = logits[:, -1].argmax(-1)
+    """Continue from ``first`` (the argmax after the prompt) until all rows hit eos."""
+    token = first
     generated = [token]
     done = token == eos_id
     seq = ids
@@ -48,19 +87,40 @@ def _decode_batch(
     return torch.stack(generated, dim=1).cpu()
 
 
-def greedy_decode(
+def _score_answers(
+    model: torch.nn.Module,
+    ids: torch.Tensor,
+    last_logits: torch.Tensor,
+    state: object,
+    answers: torch.Tensor,
+    cached: bool,
+) -> torch.Tensor:
+    """Summed cross-entropy of each row's answer under teacher forcing."""
+    total = _ce(last_logits, answers[:, 0])
+    if cached:
+        for t in range(answers.shape[1] - 1):
+            logits, state = model.step(answers[:, t].clamp(min=0), state)
+            total += _ce(logits, answers[:, t + 1])
+    elif answers.shape[1] > 1:
+        logits = model(torch.cat([ids, answers[:, :-1].clamp(min=0)], dim=1))
+        total += _ce(logits[:, ids.shape[1] :], answers[:, 1:])
+    return total
+
+
+def decode(
     model: torch.nn.Module,
     prompts: Sequence[Sequence[int]],
     *,
     max_new_tokens: int,
     eos_id: int,
+    answers: Sequence[Sequence[int]] | None = None,
     batch_size: int = 256,
     device: torch.device | None = None,
     cached: bool = True,
     progress: bool = False,
     desc: str = "decode",
-) -> list[list[int]]:
-    """The greedy continuation of each prompt (up to ``max_new_tokens``, ``<eos>`` kept)."""
+) -> Decoded:
+    """Greedy continuations of ``prompts``; with ``answers``, also their teacher-forced loss."""
     from tqdm.auto import tqdm
 
     device = device or next(model.parameters()).device
@@ -68,11 +128,12 @@ def greedy_decode(
     groups: dict[int, list[int]] = {}
     for i, prompt in enumerate(prompts):
         groups.setdefault(len(prompt), []).append(i)
-    out: list[list[int]] = [[] for _ in prompts]
+    n = len(prompts)
+    out = Decoded([[] for _ in prompts], *(np.zeros(n) for _ in range(4)))
     was_training = model.training
     model.eval()
     with (
-        tqdm(total=len(prompts), desc=desc, disable=not progress, leave=False) as bar,
+        tqdm(total=n, desc=desc, disable=not progress, leave=False) as bar,
         torch.inference_mode(),
         autocast(device),
     ):
@@ -81,9 +142,26 @@ def greedy_decode(
             for start in range(0, len(members), batch_size):
                 chunk = members[start : start + batch_size]
                 ids = torch.tensor([list(prompts[i]) for i in chunk], device=device)
-                generated = _decode_batch(model, ids, max_new_tokens, eos_id, cached).tolist()
-                for row, i in enumerate(chunk):
-                    out[i] = generated[row]
+                logits, state = model.prefill(ids) if cached else (model(ids), None)
+                last = logits[:, -1]
+                if answers is not None:
+                    out.prompt_loss[chunk] = _ce(logits[:, :-1], ids[:, 1:]).cpu().numpy()
+                    out.prompt_n[chunk] = length - 1
+                    targets = _padded([answers[i] for i in chunk], device)
+                    score = _score_answers(model, ids, last, state, targets, cached)
+                    out.answer_loss[chunk] = score.double().cpu().numpy()
+                    out.answer_n[chunk] = [len(answers[i]) for i in chunk]
+                first = last.argmax(-1)
+                generated = _greedy(model, ids, first, state, max_new_tokens, eos_id, cached)
+                for row, token_ids in zip(chunk, generated.tolist(), strict=True):
+                    out.tokens[row] = token_ids
                 bar.update(len(chunk))
     model.train(was_training)
     return out
+
+
+def greedy_decode(
+    model: torch.nn.Module, prompts: Sequence[Sequence[int]], **kwargs: object
+) -> list[list[int]]:
+    """Only the greedy continuations (``<eos>`` kept); see :func:`decode`."""
+    return decode(model, prompts, **kwargs).tokens  # type: ignore[arg-type]

@@ -4,9 +4,10 @@ The same functions serve the periodic evaluation inside training (on a fixed sam
 and the full evaluation of a finished run, so both report the same numbers.
 
 - ``text`` splits: greedy-decode the answer after ``<sep>``; exact match per item;
-  loss = mean next-token cross-entropy over the run's loss positions, and
-  ``answer_loss`` over the label tokens and ``<eos>`` only (comparable across runs
-  trained with either loss).
+  loss = mean next-token cross-entropy over the run's loss positions (the same
+  quantity the training loss is), and ``answer_loss`` over the label tokens and
+  ``<eos>`` only (comparable across runs trained with either loss). Both come from the
+  decoding pass itself (see :mod:`lolameme.evaluation.decode`).
 - ``tokens`` splits (MQAR): no decoding; ``token_accuracy`` is argmax accuracy over the
   labelled positions and ``em`` the share of sequences with every labelled position right.
 """
@@ -22,7 +23,7 @@ import torch.nn.functional as F
 
 from lolameme.data.store import IGNORE_INDEX
 from lolameme.errors import DataError
-from lolameme.evaluation.decode import greedy_decode
+from lolameme.evaluation.decode import decode
 from lolameme.evaluation.metrics import em_breakdown, exact_match
 from lolameme.training.batching import Codec, EncodedSplit, TextCodec, sorted_batches
 from lolameme.training.precision import autocast
@@ -36,18 +37,13 @@ def forward_stats(
     encoded: EncodedSplit,
     *,
     pad_id: int,
-    sep_id: int | None,
     batch_size: int,
     device: torch.device,
 ) -> dict[str, np.ndarray]:
-    """Per-row sums of the loss and of correct argmax predictions over labelled positions.
-
-    Keys: ``loss`` (sum of cross-entropy), ``n`` (labelled positions), ``correct``
-    (argmax hits) and, when ``sep_id`` is given, ``answer_loss``/``answer_n``: the same
-    restricted to positions at or after ``<sep>`` in the input (predicting the answer).
-    """
+    """Per-row sums over labelled positions: ``loss`` (cross-entropy), ``n`` (positions)
+    and ``correct`` (argmax hits). One teacher-forced forward pass per batch."""
     rows = len(encoded)
-    stats = {k: np.zeros(rows) for k in ("loss", "n", "correct", "answer_loss", "answer_n")}
+    stats = {k: np.zeros(rows) for k in ("loss", "n", "correct")}
     was_training = model.training
     model.eval()
     with torch.inference_mode(), autocast(device):
@@ -62,10 +58,6 @@ def forward_stats(
             stats["loss"][idx] = ce.sum(1).double().cpu().numpy()
             stats["n"][idx] = mask.sum(1).cpu().numpy()
             stats["correct"][idx] = hits.sum(1).cpu().numpy()
-            if sep_id is not None:
-                answer = mask & ((inputs == sep_id).cumsum(1) > 0)
-                stats["answer_loss"][idx] = (ce * answer).sum(1).double().cpu().numpy()
-                stats["answer_n"][idx] = answer.sum(1).cpu().numpy()
     model.train(was_training)
     return stats
 
@@ -89,9 +81,10 @@ def evaluate_text(
     """Predictions frame (program, label, prediction, correct, metadata) and a summary."""
     programs = [str(p) for p in frame["program"]]
     labels = [str(label) for label in frame["label"]]
-    generated = greedy_decode(
+    decoded = decode(
         model,
         codec.prompts(programs),
+        answers=codec.answers(labels),
         max_new_tokens=max_new_tokens,
         eos_id=codec.eos_id,
         batch_size=batch_size,
@@ -99,15 +92,11 @@ def evaluate_text(
         progress=progress,
         desc=desc,
     )
-    predictions = [codec.decode_answer(ids) for ids in generated]
-    stats = forward_stats(
-        model,
-        codec.encode(frame),
-        pad_id=codec.pad_id,
-        sep_id=codec.tokenizer.sep_id,
-        batch_size=batch_size,
-        device=device,
-    )
+    predictions = [codec.decode_answer(ids) for ids in decoded.tokens]
+    if codec.loss == "full":
+        loss = _mean(decoded.prompt_loss + decoded.answer_loss, decoded.prompt_n + decoded.answer_n)
+    else:
+        loss = _mean(decoded.answer_loss, decoded.answer_n)
     out = frame.reset_index(drop=True).copy()
     out["label"] = labels
     out["prediction"] = predictions
@@ -115,8 +104,8 @@ def evaluate_text(
     summary = {
         "n": len(out),
         "em": float(out["correct"].mean()) if len(out) else None,
-        "loss": _mean(stats["loss"], stats["n"]),
-        "answer_loss": _mean(stats["answer_loss"], stats["answer_n"]),
+        "loss": loss,
+        "answer_loss": _mean(decoded.answer_loss, decoded.answer_n),
         "by": em_breakdown(out, exclude={*TEXT_COLUMNS, "prediction"}),
     }
     return _front(out, [*TEXT_COLUMNS, "prediction", "correct"]), summary
@@ -132,12 +121,7 @@ def evaluate_tokens(
 ) -> tuple[Any, dict[str, Any]]:
     """Per-sequence counts (labelled, correct, all right) plus metadata, and a summary."""
     stats = forward_stats(
-        model,
-        codec.encode(frame),
-        pad_id=codec.pad_id,
-        sep_id=None,
-        batch_size=batch_size,
-        device=device,
+        model, codec.encode(frame), pad_id=codec.pad_id, batch_size=batch_size, device=device
     )
     out = frame.drop(columns=[c for c in TOKEN_COLUMNS if c in frame.columns])
     out = out.reset_index(drop=True).copy()

@@ -47,8 +47,29 @@ def evaluate_run(
     batch_size: int = 256,
     device: str = "auto",
     data: str | Path | None = None,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Evaluate every non-train split (or ``splits``); write and return ``eval.json``."""
+    import torch
+
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return _evaluate_run(run_dir, splits, limit, progress, batch_size, device, data)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _evaluate_run(
+    run_dir: str | Path,
+    splits: list[str] | None,
+    limit: int | None,
+    progress: bool,
+    batch_size: int,
+    device: str,
+    data: str | Path | None,
+) -> dict[str, Any]:
     run = load_run(run_dir, device=device)
     info = _dataset_for(run.meta, data)
     chosen = splits or [s for s in info.splits if s != TRAIN_SPLIT]

@@ -1,12 +1,11 @@
 """``lolameme experiment list|show|run``: the paper's experiments, one command each.
 
 Heavy modules (pandas, torch) are imported inside the commands so ``lolameme --help``
-stays fast. ``quickstart`` lives in its own module and is registered here when present.
+stays fast. ``quickstart`` lives in its own module and is registered here.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import shlex
 import sys
@@ -148,17 +147,8 @@ def run_command(
         raise typer.Exit(1)
 
 
-def _register_quickstart(app: typer.Typer) -> None:
-    """``lolameme quickstart`` comes from ``experiments/quickstart.py`` when it exists."""
-    try:
-        module = importlib.import_module("lolameme.experiments.quickstart")
-    except ModuleNotFoundError as exc:
-        if exc.name == "lolameme.experiments.quickstart":
-            return
-        raise
-    module.register(app)
-
-
 def register(app: typer.Typer) -> None:
+    from lolameme.experiments import quickstart
+
     app.add_typer(experiment_app, name="experiment")
-    _register_quickstart(app)
+    quickstart.register(app)

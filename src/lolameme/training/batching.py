@@ -45,6 +45,17 @@ class EncodedSplit:
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
 
+    @classmethod
+    def from_rows(cls, inputs: Sequence[np.ndarray], targets: Sequence[np.ndarray]) -> EncodedSplit:
+        """Pack per-item arrays (equal lengths pairwise) into one flat split."""
+        lengths = np.fromiter((len(x) for x in inputs), dtype=np.int64, count=len(inputs))
+        offsets = np.zeros(len(inputs) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        empty = np.zeros(0, np.int64)
+        flat_in = np.concatenate(inputs).astype(np.int64) if len(inputs) else empty
+        flat_tg = np.concatenate(targets).astype(np.int64) if len(targets) else empty
+        return cls(flat_in, flat_tg, offsets)
+
     def batch(self, indices: Sequence[int], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Right-padded ``(inputs, targets)`` of shape ``[len(indices), longest]``."""
         lengths = self.lengths[np.asarray(indices)]
@@ -56,15 +67,6 @@ class EncodedSplit:
             inputs[row, :n] = self.inputs[start : start + n]
             targets[row, :n] = self.targets[start : start + n]
         return torch.from_numpy(inputs), torch.from_numpy(targets)
-
-
-def _flatten(inputs: Sequence[np.ndarray], targets: Sequence[np.ndarray]) -> EncodedSplit:
-    lengths = np.fromiter((len(x) for x in inputs), dtype=np.int64, count=len(inputs))
-    offsets = np.zeros(len(inputs) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    flat_in = np.concatenate(inputs).astype(np.int64) if len(inputs) else np.zeros(0, np.int64)
-    flat_tg = np.concatenate(targets).astype(np.int64) if len(targets) else np.zeros(0, np.int64)
-    return EncodedSplit(flat_in, flat_tg, offsets)
 
 
 class TextCodec:
@@ -104,7 +106,7 @@ class TextCodec:
                 target[: len(prompt) - 1] = IGNORE_INDEX
             inputs.append(seq[:-1])
             targets.append(target)
-        return _flatten(inputs, targets)
+        return EncodedSplit.from_rows(inputs, targets)
 
 
 class TokenCodec:
@@ -121,7 +123,7 @@ class TokenCodec:
         for i, (x, y) in enumerate(zip(inputs, targets, strict=True)):
             if len(x) != len(y):
                 raise DataError(f"row {i}: inputs and targets differ in length")
-        encoded = _flatten(inputs, targets)
+        encoded = EncodedSplit.from_rows(inputs, targets)
         labelled = encoded.targets[encoded.targets != IGNORE_INDEX]
         top = max(int(encoded.inputs.max(initial=0)), int(labelled.max(initial=0)))
         if top >= self.vocab_size or encoded.inputs.min(initial=0) < 0:

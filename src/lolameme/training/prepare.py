@@ -22,6 +22,10 @@ from lolameme.training.run import TOKENIZER
 from lolameme.training.tokenizer import TextTokenizer, train_tokenizer
 
 TRAIN = "train"
+# Greedy decoding stops at <eos> or after this many times the longest train answer
+# (label + <eos>): a test label may be longer than any train label (test_without_global
+# products, say), and must stay reachable. Extra steps only cost rows that never stop.
+ANSWER_MARGIN = 2
 
 
 @dataclass
@@ -89,7 +93,7 @@ def prepare(
     elif info.format == "text":
         tokenizer = _text_tokenizer(config, train, resume_dir, dist)
         codec = TextCodec(tokenizer, config.loss)
-        max_answer = max(len(a) for a in codec.answers(list(train["label"])))
+        max_answer = ANSWER_MARGIN * max(len(a) for a in codec.answers(list(train["label"])))
         longest = max(
             len(p) + max_answer
             for frame in (train, *others.values())

@@ -1,0 +1,178 @@
+"""Evaluation and training speed on CPU: cached greedy decoding against full recompute.
+
+Part 1 (the issue's target: 10,000 test items in under 30 s on a tiny model): the
+complete text evaluation of ``lolameme eval`` (prompt encoding, batched greedy decoding
+with ``prefill``/``step``, the loss pass, exact match, metadata breakdown) on 10,000
+LoLa-like items. The model is untrained, so no row stops early at ``<eos>``: every
+answer runs to the maximum length, the worst case. The same prompts are then decoded
+by the naive method (the whole sequence recomputed at every generated token) on a
+subset, and the ratio of items/s is printed (both measured in this run).
+
+Part 2: training tokens/s of tiny ``gpt2`` and tiny ``hyena`` (median of the logged
+intervals after the first), through :func:`lolameme.training.train` itself.
+
+    python3 benchmarks/bench_eval.py [--items 10000] [--naive-items 1000] [--threads 1]
+                                     [--specs gpt2 hyena] [--train-steps 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from lolameme._io import atomic_directory
+from lolameme.data.store import DatasetWriter
+from lolameme.evaluation.decode import greedy_decode
+from lolameme.evaluation.evaluate import evaluate_text
+from lolameme.models import build_model
+from lolameme.training import TrainConfig, train
+from lolameme.training.batching import TextCodec
+from lolameme.training.tokenizer import train_tokenizer
+
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _name(rng: random.Random) -> str:
+    word = "".join(rng.choice(LETTERS) for _ in range(rng.randint(3, 8)))
+    return word[:1] + "".join(c.upper() if rng.random() < 0.3 else c for c in word[1:])
+
+
+def _operand(rng: random.Random, assigned: list[str]) -> str:
+    if assigned and rng.random() < 0.5:
+        return rng.choice(assigned)
+    return str(rng.randint(1, 100))
+
+
+def lola_like(n: int, seed: int, statements: int = 5, pool: int = 42) -> pd.DataFrame:
+    """Programs shaped like the ``tiny`` preset's: 5 statements, depth <= 2, operands
+    1..100, names from a fixed pool of 42 (32 globals + 10 locals), about 118 characters.
+
+    Only the shape matters here (lengths, characters, name reuse, which BPE merges);
+    labels are random numbers of up to 6 characters.
+    """
+    rng = random.Random(seed)
+    names = [_name(random.Random(f"name-{i}")) for i in range(pool)]
+    rows = []
+    for _ in range(n):
+        chosen = rng.sample(names, statements)
+        parts = []
+        for i, name in enumerate(chosen):
+            operands = chosen[:i] or [rng.choice(names)]
+            expr = f"({_operand(rng, operands)} {rng.choice('+-*%')} {_operand(rng, operands)})"
+            if rng.random() < 0.5:
+                expr = _operand(rng, operands)  # plain copies and literals are common
+            elif rng.random() < 0.3:
+                expr = f"({expr} {rng.choice('+-*%')} {_operand(rng, operands)})"
+            parts.append(f"{name} = {expr}")
+        program = ";".join(parts) + f";print({rng.choice(chosen)})"
+        rows.append({"program": program, "label": str(rng.randint(-9999, 99999)), "depth": 2})
+    return pd.DataFrame(rows)
+
+
+def load_items(n_test: int, root: Path) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """The ``tiny`` preset from the real generator when it is installed, else look-alikes."""
+    try:
+        from lolameme.data.generate import generate
+    except ImportError:
+        return lola_like(4000, 0), lola_like(n_test, 1), "LoLa-like synthetic items"
+    from lolameme.data.store import load_split
+
+    per_split = -(-n_test // 2)
+    data = generate("lolameme", "tiny", {"test_dataset_size": per_split}, root / "tiny", seed=0)
+    tests = [load_split(data, s) for s in ("test_with_global", "test_without_global")]
+    test = pd.concat(tests, ignore_index=True).iloc[:n_test]
+    return load_split(data, "train"), test, "the generator's 'tiny' preset"
+
+
+def bench_decoding(args: argparse.Namespace, root: Path) -> None:
+    train_frame, test_frame, source = load_items(args.items, root)
+    print(f"items: {source}")
+    for kind, vocab in (("bpe", 512), ("char", None)):
+        tokenizer = train_tokenizer(kind, [*train_frame.program, *train_frame.label], vocab)
+        codec = TextCodec(tokenizer)
+        max_new = 2 * max(len(a) for a in codec.answers(list(train_frame.label)))
+        prompts = codec.prompts(list(test_frame.program))
+        longest = max(len(p) for p in prompts) + max_new
+        print(
+            f"\n[{kind}] {args.items} items, prompt tokens {min(map(len, prompts))}-"
+            f"{max(map(len, prompts))}, answers up to {max_new} tokens, vocab "
+            f"{tokenizer.vocab_size}"
+        )
+        print(
+            f"{'model':8} {'full eval s':>11} {'cached it/s':>12} {'naive it/s':>11} {'ratio':>6}"
+        )
+        for spec in args.specs:
+            torch.manual_seed(0)
+            model = build_model(
+                spec, scale="tiny", vocab_size=tokenizer.vocab_size, max_seq_len=longest
+            ).eval()
+            device = torch.device("cpu")
+            start = time.perf_counter()
+            _, summary = evaluate_text(
+                model, codec, test_frame, max_new_tokens=max_new, batch_size=256, device=device
+            )
+            full = time.perf_counter() - start
+            subset = prompts[: args.naive_items]
+            rates = {}
+            for cached in (True, False):
+                start = time.perf_counter()
+                greedy_decode(
+                    model, subset, max_new_tokens=max_new, eos_id=codec.eos_id,
+                    batch_size=256, cached=cached,
+                )  # fmt: skip
+                rates[cached] = len(subset) / (time.perf_counter() - start)
+            ratio = rates[True] / rates[False]
+            print(
+                f"{spec:8} {full:11.1f} {rates[True]:12.0f} {rates[False]:11.0f} {ratio:6.1f}"
+                f"{'' if full < 30 else '   (over the 30 s target)'}"
+            )
+
+
+def bench_training(args: argparse.Namespace) -> None:
+    print(f"\ntraining, {args.train_steps} steps, batch 64, bpe 512, 4000 LoLa-like items")
+    print(f"{'model':8} {'tokens/s':>9} {'params':>9}")
+    with tempfile.TemporaryDirectory() as root:
+        data = Path(root) / "data"
+        with atomic_directory(data) as tmp:
+            writer = DatasetWriter(tmp)
+            writer.write_shard("train", 0, lola_like(4000, 0))
+            writer.write_shard("test", 0, lola_like(100, 1))
+            writer.finish(task="lolameme", format="text", config={}, seed=0)
+        for spec in args.specs:
+            config = TrainConfig(
+                data=data, model=spec, scale="tiny", out=Path(root) / spec,
+                steps=args.train_steps, batch_size=64, eval_every=0, eval_samples=0,
+                log_every=10, threads=args.threads,
+            )  # fmt: skip
+            run = train(config, progress=False)
+            events = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+            rates = [e["tokens_per_s"] for e in events if e["type"] == "train"][1:]
+            params = json.loads((run / "run.json").read_text())["num_parameters"]
+            print(f"{spec:8} {statistics.median(rates):9.0f} {params:9d}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--naive-items", type=int, default=1_000)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--specs", nargs="+", default=["gpt2", "hyena"])
+    parser.add_argument("--train-steps", type=int, default=60)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {args.threads} thread(s)")
+    with tempfile.TemporaryDirectory() as root:
+        bench_decoding(args, Path(root))
+    bench_training(args)
+
+
+if __name__ == "__main__":
+    main()
