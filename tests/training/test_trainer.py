@@ -210,3 +210,23 @@ def test_cli_resume_needs_only_the_run_dir(
     main(["train", "--out", str(out), "--resume", "-q"])
     assert latest_checkpoint(out).name == "step-00000004"
     assert "run written to" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("logger", ["tensorboard", "wandb"])
+def test_optional_loggers(
+    logger: str, copy_dataset: Callable, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Asked for and missing: one error line before anything is written; present: used."""
+    import importlib.util
+
+    out = tmp_path / "run"
+    args = _train_args(copy_dataset(64, 8), out, *MODEL, f"--{logger}")
+    if importlib.util.find_spec(logger) is None:
+        code, err = _cli(args, capsys)
+        assert code != 0 and f"needs the '{logger}' package" in err and "\n" not in err
+        assert not out.exists()
+    elif logger == "tensorboard":
+        main(args)
+        assert any((out / "tensorboard").iterdir())
+    else:
+        pytest.skip("wandb is installed; a real wandb run needs an account or offline mode")

@@ -60,6 +60,10 @@ def compute_breakdown(out: Path, spec: dict[str, Any], rows: Any) -> dict[str, A
                     )
     result: dict[str, Any] = {}
     for split, fields in collected.items():
+        # a field with one value tells nothing (e.g. the language of a LoLa-only set)
+        fields = {f: v for f, v in fields.items() if len(v) > 1 or wanted}
+        if not wanted and any(f in PREFERRED for f in fields):
+            fields = {f: v for f, v in fields.items() if f in PREFERRED}
         order = sorted(fields, key=lambda f: (PREFERRED.index(f) if f in PREFERRED else 99, f))
         result[split] = {
             field: {

@@ -138,7 +138,10 @@ def calibration_section(frame: Any) -> tuple[str, list[dict[str, Any]]]:
     tagged = frame[(frame["tag"].fillna("") != "") & (frame["status"] == OK)]
     if tagged.empty:
         return "", []
-    em_cols = sorted(c for c in tagged.columns if c.startswith("em_") and tagged[c].notna().any())
+    em_cols = sorted(
+        c for c in tagged.columns if c.startswith(("em_", "baseline_")) and tagged[c].notna().any()
+    )
+    em_cols.sort(key=lambda c: (c.split("_", 1)[1], c))  # each split's EM beside its floor
     head = (
         ["tag", "experiment", "scale", "model", "cells", "--set"]
         + em_cols

@@ -31,6 +31,18 @@ def truncate_after(path: Path, step: int) -> None:
     atomic_write_text(path, "".join(f"{line}\n" for line in kept))
 
 
+def check_loggers(tensorboard: bool, wandb: bool) -> None:
+    """Fail before training starts when an asked-for logger is not installed."""
+    import importlib.util
+
+    if tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise ConfigError(
+            "--tensorboard needs the 'tensorboard' package (pip install 'lolameme[tensorboard]')"
+        )
+    if wandb and importlib.util.find_spec("wandb") is None:
+        raise ConfigError("--wandb needs the 'wandb' package (pip install 'lolameme[wandb]')")
+
+
 class MetricsLog:
     """Writes events on the main process; a no-op elsewhere."""
 
@@ -48,22 +60,14 @@ class MetricsLog:
         self._wandb = None
         if not enabled:
             return
+        check_loggers(tensorboard_dir is not None, wandb_config is not None)
         if tensorboard_dir is not None:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError:
-                raise ConfigError(
-                    "--tensorboard needs the 'tensorboard' package "
-                    "(pip install 'lolameme[tensorboard]')"
-                ) from None
+            from torch.utils.tensorboard import SummaryWriter
+
             self._tb = SummaryWriter(log_dir=str(tensorboard_dir))
         if wandb_config is not None:
-            try:
-                import wandb
-            except ImportError:
-                raise ConfigError(
-                    "--wandb needs the 'wandb' package (pip install 'lolameme[wandb]')"
-                ) from None
+            import wandb
+
             self._wandb = wandb.init(
                 project="lolameme", dir=str(path.parent), config=wandb_config, resume="allow"
             )

@@ -36,7 +36,7 @@ from lolameme.training.checkpoint import (
 )
 from lolameme.training.config import IDENTITY_FIELDS, TrainConfig
 from lolameme.training.distributed import Distributed
-from lolameme.training.metrics_log import MetricsLog, truncate_after
+from lolameme.training.metrics_log import MetricsLog, check_loggers, truncate_after
 from lolameme.training.optim import build_optimizer, default_warmup, lr_at
 from lolameme.training.precision import autocast
 from lolameme.training.prepare import Prepared, prepare
@@ -108,6 +108,7 @@ class _Run:
     ) -> None:
         self.config, self.dist, self.device, self.progress = config, dist, device, progress
         self.out = config.out
+        check_loggers(config.tensorboard, config.wandb)
         info = open_dataset(config.data)
         self.fingerprint = run_files.data_fingerprint(info)
         saved = _claim_out_dir(config, dist)
