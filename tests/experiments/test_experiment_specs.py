@@ -152,7 +152,8 @@ def test_every_data_config_is_valid_for_the_data_layer(scale: str) -> None:
         requests = {c.data.key(): c.data for c in expand(load_spec(name), scale)}
         for request in requests.values():
             config = data_config(request)  # raises a ConfigError naming the problem
-            assert config.statement_count >= 5, name
+            if request.task == "lolameme":
+                assert config.statement_count >= 5, name
 
 
 def test_unknown_experiment_lists_valid_names() -> None:

@@ -42,6 +42,10 @@ from lolameme.reporting.results import (
 
 # Per-split scalars copied from eval.json into the results row (as METRIC_SPLIT).
 EVAL_METRICS = ("em", "loss", "answer_loss", "token_accuracy")
+# eval.json's recall-gap groups ({"loss", "acc", "count"} each), flattened as
+# GROUP_KEY_SPLIT: ar_hits_loss_test, other_acc_test, ...
+RECALL_GROUPS = ("ar_hits", "other")
+RECALL_KEYS = ("loss", "acc")
 
 
 class IncompleteRun(Exception):
@@ -266,6 +270,11 @@ def collect(task: CellTask) -> dict[str, Any]:
         for metric in EVAL_METRICS:
             if isinstance(summary.get(metric), (int, float)):
                 row[metric_column(metric, split)] = float(summary[metric])
+        for group in RECALL_GROUPS:
+            values = summary.get(group) or {}
+            for key in RECALL_KEYS:
+                if isinstance(values.get(key), (int, float)):
+                    row[metric_column(f"{group}_{key}", split)] = float(values[key])
     missing = [s for s in task.cell.splits if s not in evals]
     if missing:
         raise RuntimeError(f"{run_dir}/eval.json has no result for split(s) {missing}")

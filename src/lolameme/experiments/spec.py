@@ -247,7 +247,29 @@ class ChangeVerdict(_Strict):
     models: list[str] | None = None
 
 
-Verdict = Annotated[BeatsVerdict | ChangeVerdict, Field(discriminator="kind")]
+class GapVerdict(_Strict):
+    """Which share of the gap between ``low`` and ``high`` does ``model`` close?
+
+    ``share = (model - low) / (high - low)`` on one metric (zoology: the BaseConv +
+    sparse-attention hybrid closes 97.4% of the BaseConv-to-attention gap on MQAR).
+    The answer is *yes* when the share reaches ``closes``; *inconclusive* when the gap is
+    under ``min_gap`` or ``high`` is not clearly above ``low`` (too small to divide by).
+    """
+
+    kind: Literal["gap_closed"]
+    id: str
+    question: str
+    model: str
+    low: str
+    high: str
+    closes: float = Field(0.9, gt=0, le=1)
+    min_gap: float = Field(0.05, ge=0)
+    metric: str = "em"
+    split: str | None = None
+    where: Where = Field(default_factory=dict)
+
+
+Verdict = Annotated[BeatsVerdict | ChangeVerdict | GapVerdict, Field(discriminator="kind")]
 
 
 class SelectBest(_Strict):
@@ -347,7 +369,7 @@ class ExperimentSpec(_Strict):
             out += [(f"table {t.id}", t.where)] + [(f"table {t.id}", c.where) for c in t.columns]
         out += [(f"figure {f.id}", f.where) for f in self.figures]
         for v in self.verdicts:
-            if isinstance(v, BeatsVerdict):
+            if isinstance(v, (BeatsVerdict, GapVerdict)):
                 out.append((f"verdict {v.id}", v.where))
             else:
                 out += [(f"verdict {v.id}", v.before.where), (f"verdict {v.id}", v.after.where)]
@@ -357,7 +379,7 @@ class ExperimentSpec(_Strict):
         out = [(f"table {t.id}", c.split) for t in self.tables for c in t.columns]
         out += [(f"figure {f.id}", p.split) for f in self.figures for p in f.panels]
         for v in self.verdicts:
-            if isinstance(v, BeatsVerdict):
+            if isinstance(v, (BeatsVerdict, GapVerdict)):
                 out.append((f"verdict {v.id}", v.split))
             else:
                 out += [(f"verdict {v.id}", v.before.split), (f"verdict {v.id}", v.after.split)]
@@ -372,6 +394,8 @@ class ExperimentSpec(_Strict):
         for v in self.verdicts:
             if isinstance(v, BeatsVerdict):
                 out.append((f"verdict {v.id}", v.a + v.b))
+            elif isinstance(v, GapVerdict):
+                out.append((f"verdict {v.id}", [v.model, v.low, v.high]))
             else:
                 out.append((f"verdict {v.id}", v.models or []))
         return out

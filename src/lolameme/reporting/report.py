@@ -2,8 +2,9 @@
 
 One section per experiment and scale found in ``DIR/specs``: the paper's tables with our
 numbers beside the paper's, the figures with the numbers behind them, the computed
-verdicts, and exact match by item metadata. Then the calibration runs (tagged cells),
-the commands that produced the directory with their wall times, and any failed cell.
+verdicts, the recall-gap table (AR hits vs other tokens), and exact match by item
+metadata. Then the calibration runs (tagged cells), the commands that produced the
+directory with their wall times, and any failed cell.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from lolameme._io import atomic_write_json, atomic_write_text
 from lolameme.reporting.aggregate import display_name, experiment_rows, summarize
 from lolameme.reporting.breakdown import breakdown_json, breakdown_markdown, compute_breakdown
 from lolameme.reporting.figures import figure_series, plot_figure, series_json, series_markdown
+from lolameme.reporting.recall import recall_json, recall_markdown, recall_table
 from lolameme.reporting.results import (
     OK,
     read_invocations,
@@ -104,6 +106,11 @@ def experiment_section(out: Path, spec: dict[str, Any], frame: Any) -> tuple[str
     record["verdicts"] = [
         {k: v[k] for k in ("id", "question", "answer", "evidence")} for v in verdicts
     ]
+
+    recall = recall_table(rows, spec)
+    if recall is not None:
+        md += ["", recall_markdown(recall)]
+        record["recall"] = recall_json(recall)
 
     record["figures"] = []
     for figure in spec.get("figures", []):

@@ -132,13 +132,48 @@ def _change(v: dict[str, Any], rows: Any, spec: dict[str, Any]) -> tuple[str, li
     return combine(answers), evidence, single
 
 
+def gap_share(model: Stat, low: Stat, high: Stat) -> float:
+    """The share of the ``low`` -> ``high`` gap that ``model`` closes (means; may be < 0 or > 1)."""
+    return (model.mean - low.mean) / (high.mean - low.mean)
+
+
+def _gap(v: dict[str, Any], rows: Any, spec: dict[str, Any]) -> tuple[str, list[str], bool]:
+    metric, split = v.get("metric", "em"), v.get("split")
+    names = {"model": v["model"], "low": v["low"], "high": v["high"]}
+    answers, evidence, single = [], [], False
+    for group in _groups(spec, set(v.get("where", {}))):
+        sliced = where(where(rows, spec, v.get("where", {})), spec, group)
+        stats = {role: stat(sliced, name, metric, split) for role, name in names.items()}
+        if any(s.n == 0 for s in stats.values()):
+            answers.append(NO_DATA)
+            continue
+        single |= any(s.n == 1 for s in stats.values())
+        m, low, high = stats["model"], stats["low"], stats["high"]
+        sides = (
+            f"{display_name(v['low'])} {low.fmt()}, {display_name(v['high'])} {high.fmt()}, "
+            f"{display_name(v['model'])} {m.fmt()}"
+        )
+        gap = high.mean - low.mean
+        if gap < v.get("min_gap", 0.05) or compare(high, low) != "above":
+            answers.append(INCONCLUSIVE)
+            evidence.append(
+                f"{_setting(group)}{sides}: the gap ({gap:+.4f}) is too small to be meaningful"
+            )
+            continue
+        share = gap_share(m, low, high)
+        answer = YES if share >= v.get("closes", 0.9) else NO
+        answers.append(answer)
+        evidence.append(f"{_setting(group)}{sides}: closes {share:.1%} of the gap")
+    return combine(answers), evidence, single
+
+
 def compute_verdicts(spec: dict[str, Any], rows: Any) -> list[dict[str, Any]]:
     """Every verdict of ``spec`` judged on ``rows`` (finished cells of that experiment)."""
     out = []
     for v in spec.get("verdicts", []):
-        judge = _beats if v["kind"] == "beats" else _change
+        judge = {"beats": _beats, "gap_closed": _gap}.get(v["kind"], _change)
         answer, evidence, single = judge(v, rows, spec)
-        if v["kind"] != "beats":
+        if v["kind"] in ("falls", "rises"):
             sides = (
                 f"{v['before'].get('label') or 'before'} -> {v['after'].get('label') or 'after'}"
             )
