@@ -111,7 +111,8 @@ def bench_decoding(args: argparse.Namespace, root: Path) -> None:
             f"{tokenizer.vocab_size}"
         )
         print(
-            f"{'model':8} {'full eval s':>11} {'cached it/s':>12} {'naive it/s':>11} {'ratio':>6}"
+            f"{'model':8} {'eval wall s':>11} {'eval cpu s':>10} {'cached it/s':>12} "
+            f"{'naive it/s':>11} {'ratio':>6}"
         )
         for spec in args.specs:
             torch.manual_seed(0)
