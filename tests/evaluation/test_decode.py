@@ -85,3 +85,24 @@ def test_fused_scores_equal_a_teacher_forced_forward(spec: str) -> None:
 def _same_until_eos(a: list[list[int]], b: list[list[int]]) -> bool:
     cut = lambda ids: ids[: ids.index(3) + 1] if 3 in ids else ids  # noqa: E731
     return [cut(x) for x in a] == [cut(y) for y in b]
+
+
+def test_stopping_after_the_longest_label_changes_no_exact_match() -> None:
+    model = _Scripted()  # answers of 1..8 tokens depending on the prompt's last token
+    g = torch.Generator().manual_seed(3)
+    prompts = [torch.randint(4, 12, (3,), generator=g).tolist() for _ in range(48)]
+    free = greedy_decode(model, prompts, max_new_tokens=12, eos_id=3, batch_size=8)
+    # half the labels are what the model says (right), half are short and random (wrong)
+    answers = [
+        f[: f.index(3) + 1] if i % 2 else [*torch.randint(4, 12, (1,), generator=g).tolist(), 3]
+        for i, f in enumerate(free)
+    ]
+    capped = decode(model, prompts, answers=answers, max_new_tokens=12, eos_id=3, batch_size=8)
+    assert sum(map(len, capped.tokens)) < sum(map(len, free))  # it did stop earlier
+
+    def right(generated: list[int], answer: list[int]) -> bool:
+        return generated[: len(answer)] == answer
+
+    flags = [right(c, a) for c, a in zip(capped.tokens, answers, strict=True)]
+    assert flags == [right(f, a) for f, a in zip(free, answers, strict=True)]
+    assert 20 <= sum(flags) <= 30

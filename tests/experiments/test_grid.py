@@ -12,7 +12,7 @@ from lolameme.experiments.registry import load_spec
 def test_cells_are_model_by_setting_by_seed_with_unique_stable_ids() -> None:
     spec = load_spec("memorization")
     cells = expand(spec, "tiny")
-    assert len(cells) == 4 * 5 * 3
+    assert len(cells) == 4 * 4 * 3
     ids = [c.cell_id for c in cells]
     assert len(set(ids)) == len(ids)
     assert ids == [c.cell_id for c in expand(spec, "tiny")]
@@ -59,7 +59,7 @@ def test_override_precedence_spec_then_scale_then_axis_point() -> None:
     points = [
         c.data.overrides["GLOBALVAR_COUNT"] for c in expand(mem, "tiny", models=["gpt2"], seeds=[0])
     ]
-    assert points == [10, 20, 30, 40, 50]  # the axis point wins over the scale's 20
+    assert points == [10, 20, 40, 80]  # the axis point wins over the scale's 10
 
 
 def test_parse_sets_keeps_dotted_data_keys_and_yaml_values() -> None:

@@ -74,7 +74,7 @@ def test_curves_and_their_numbers(synthetic, tmp_path: Path) -> None:
     assert "prints this figure without numbers" in text
     assert "| Hyena | 0.1010 (0.0010) | 0.0510 (0.0010) |" in text  # globals 10, 20, ...
     fig = json.loads((tmp_path / "report.json").read_text())["experiments"][0]["figures"][0]
-    assert [p["value"] for p in fig["points"]] == [10, 20, 30, 40, 50]
+    assert [p["value"] for p in fig["points"]] == [10, 20, 40, 80]
     assert fig["panels"][0]["lines"]["gpt2"][0]["mean"] == pytest.approx(0.101)
     assert fig["panels"][0]["baseline"][0]["mean"] == pytest.approx(0.05)
     assert fig["panels"][1]["baseline"] is None  # a loss panel has no label baseline

@@ -230,3 +230,19 @@ def test_optional_loggers(
         assert any((out / "tensorboard").iterdir())
     else:
         pytest.skip("wandb is installed; a real wandb run needs an account or offline mode")
+
+
+def test_overwrite_replaces_a_run_only_once_the_new_one_can_start(
+    copy_dataset: Callable, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, out = copy_dataset(64, 8), tmp_path / "run"
+    main(_train_args(data, out, *MODEL))
+    assert latest_checkpoint(out).name == "step-00000004"
+    code, err = _cli(_train_args(data, out, "--model", "nosuchspec", "--overwrite"), capsys)
+    assert code != 0 and "unknown mixer" in err
+    assert latest_checkpoint(out).name == "step-00000004"  # the old run is intact
+    main([*_train_args(data, out, *MODEL, "--overwrite"), "--steps", "2"])
+    assert latest_checkpoint(out).name == "step-00000002"
+    assert [p.name for p in (out / "checkpoints").iterdir() if p.name.startswith("step")] == [
+        "step-00000002"
+    ]

@@ -81,8 +81,12 @@ def _check_resume(saved: dict[str, Any], config: TrainConfig, fingerprint: str) 
         )
 
 
-def _claim_out_dir(config: TrainConfig, dist: Distributed) -> dict[str, Any] | None:
-    """Validate ``config.out``; return the saved ``run.json`` when resuming one."""
+def _claim_out_dir(config: TrainConfig) -> dict[str, Any] | None:
+    """Validate ``config.out``; return the saved ``run.json`` when resuming one.
+
+    An old run that ``--overwrite`` replaces is removed only in :meth:`_Run.fit`, once
+    data, tokenizer and model are known to work: a typo cannot cost a finished run.
+    """
     out = config.out
     is_run = (out / run_files.RUN_JSON).is_file()
     if config.resume and is_run:
@@ -94,9 +98,6 @@ def _claim_out_dir(config: TrainConfig, dist: Distributed) -> dict[str, Any] | N
             raise TrainingError(
                 f"{out} already holds a run (pass --resume to continue it or --overwrite)"
             )
-        if dist.is_main:
-            shutil.rmtree(out)
-    dist.barrier()
     return None
 
 
@@ -111,7 +112,7 @@ class _Run:
         check_loggers(config.tensorboard, config.wandb)
         info = open_dataset(config.data)
         self.fingerprint = run_files.data_fingerprint(info)
-        saved = _claim_out_dir(config, dist)
+        saved = _claim_out_dir(config)
         if saved is not None:
             _check_resume(saved, config, self.fingerprint)
         self.data: Prepared = prepare(config, info, self.out if saved else None, dist)
@@ -210,6 +211,8 @@ class _Run:
         if self.checkpoint is not None:
             self._restore(self.checkpoint)
         if dist.is_main:
+            if config.overwrite and (self.out / run_files.RUN_JSON).is_file():
+                shutil.rmtree(self.out)
             self.out.mkdir(parents=True, exist_ok=True)
             truncate_after(self.out / run_files.METRICS, self.step)
             if isinstance(self.data.codec, TextCodec):
