@@ -74,3 +74,17 @@ def test_recall_table_means_per_model_and_split() -> None:
     assert "AR-hit loss (test)" in md
     assert recall_json(table)["models"]["hyena"]["test"]["other_loss"]["mean"] == 1.6
     assert recall_table(rows.drop(columns=["ar_hits_loss_test"]), spec) is None
+
+
+def test_verdict_model_names_are_exact_before_they_are_globs() -> None:
+    """``base_conv@64*4`` is a model spec, not a glob that also matches the hybrid."""
+    low, hybrid = "base_conv@64*4", "base_conv@64*2,sparse_attention@64,base_conv@64"
+    beats = {"kind": "beats", "id": "b", "question": "?", "a": [HIGH], "b": [low]}
+    spec = {"models": [HIGH, low, hybrid], "axes": [], "splits": ["test"], "verdicts": [beats]}
+    spec["verdicts"][0].update(metric="token_accuracy", split="test")
+    rows = _rows({HIGH: [0.9], low: [0.1], hybrid: [1.0]})
+    v = compute_verdicts(spec, rows)[0]
+    assert v["answer"] == "yes" and hybrid not in v["evidence"][0]
+    # a real glob still selects several models
+    spec["verdicts"][0]["b"] = ["base_conv@64*"]
+    assert compute_verdicts(spec, rows)[0]["answer"] == "no"  # the hybrid's 1.0 is in b now

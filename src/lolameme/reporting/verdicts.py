@@ -45,7 +45,16 @@ def _judge(comparisons: list[str], want: str = "above") -> str:
 
 
 def _models(patterns: list[str], models: list[str]) -> list[str]:
-    return [m for m in models if any(fnmatch.fnmatch(m, p) for p in patterns)]
+    """The models a verdict names: a model's exact name, else a glob (``thex-*``).
+
+    Exact names come first because model specs contain ``*`` themselves: as a glob,
+    ``base_conv@64*4`` would also match ``base_conv@64*2,sparse_attention@64,base_conv@64``.
+    """
+    return [
+        m
+        for m in models
+        if any(m == p or (p not in models and fnmatch.fnmatch(m, p)) for p in patterns)
+    ]
 
 
 def _groups(spec: dict[str, Any], pinned: set[str]) -> list[dict[str, Any]]:
