@@ -46,13 +46,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     overrides = {"DATASET_SIZE": args.size, "TEST_DATASET_SIZE": args.test_size}
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         one_s, one_cpu, rows, one_sha = run(args.preset, overrides, 1, Path(tmp) / "one")
         parent_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         all_s, all_cpu, _, all_sha = run(args.preset, overrides, args.workers, Path(tmp) / "all")
     worker_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     parent_rss = max(parent_rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-    print(f"preset {args.preset}: {rows} labelled programs per run (cpu_count {os.cpu_count()})")
+    print(
+        f"preset {args.preset}: {rows} labelled programs per run (cpu_count {os.cpu_count()}, "
+        f"load average before {load[0]:.1f}, after {os.getloadavg()[0]:.1f})"
+    )
     for label, wall, cpu in (
         ("1 worker ", one_s, one_cpu),
         (f"{args.workers} workers", all_s, all_cpu),

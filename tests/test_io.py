@@ -1,5 +1,6 @@
 """The atomic writers leave either the old or the new content, never a partial one."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,15 @@ def test_atomic_directory_refuses_non_empty_without_overwrite(tmp_path: Path) ->
     with atomic_directory(target, overwrite=True) as tmp:
         (tmp / "new.txt").write_text("new")
     assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
+
+
+def test_outputs_follow_the_umask_not_tempfiles_private_modes(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "f.txt", "x")
+        with atomic_directory(tmp_path / "ds") as tmp:
+            (tmp / "a").write_text("y")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "ds").stat().st_mode & 0o777 == 0o755

@@ -16,12 +16,28 @@ from pathlib import Path
 from typing import Any
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _default_mode(path: str | os.PathLike[str], *, directory: bool) -> None:
+    """Give a mkstemp/mkdtemp result the permissions a plain open/mkdir would have.
+
+    ``tempfile`` creates private (0600/0700) entries; outputs meant to be shared
+    (data sets, results) should follow the user's umask instead.
+    """
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` so that ``path`` holds either the old or the new content."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        _default_mode(tmp, directory=False)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -70,6 +86,7 @@ def atomic_directory(path: str | os.PathLike[str], *, overwrite: bool = False) -
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-"))
+    _default_mode(tmp, directory=True)
     try:
         yield tmp
         if path.exists():

@@ -20,7 +20,9 @@ data_app = typer.Typer(
 
 def generate_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Directory to create (must be empty)."),
-    preset: str = typer.Option(None, "--preset", "-p", help="Preset name (default: 'base')."),
+    preset: str = typer.Option(
+        None, "--preset", "-p", help="Preset (default: the task's; see 'lolameme data presets')."
+    ),
     task: str = typer.Option("lolameme", "--task", help="lolameme, listops or mqar."),
     overrides: list[str] = typer.Option(
         None,

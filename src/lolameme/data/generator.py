@@ -21,6 +21,7 @@ test leak) when its LoLa rendering matches another item's.
 
 from __future__ import annotations
 
+import array
 import multiprocessing
 import random
 import sys
@@ -162,9 +163,8 @@ def _init_worker(config: dict[str, Any], names: NameTables, root: str) -> None:
 
 
 def _run_shard(args: tuple[ShardJob, frozenset[int]]) -> tuple[ShardJob, bytes]:
-    """Draw and write one shard; return the canonical hashes of its rows, in order."""
-    import numpy as np
-
+    """Draw and write one shard; return the canonical hashes of its rows, in order
+    (as uint64 bytes, via the stdlib ``array`` so that workers need not import numpy)."""
     job, exclude = args
     ctx = _WORKER["ctx"]
     rng = random.Random(f"{ctx.config.seed}:{job.split}:{job.index}")
@@ -177,7 +177,10 @@ def _run_shard(args: tuple[ShardJob, frozenset[int]]) -> tuple[ShardJob, bytes]:
         hashes.append(key)
         rows.append(row)
     ctx.write(job.split, job.index, rows)
-    return job, np.asarray(hashes, dtype=np.uint64).tobytes()
+    packed = array.array("Q", hashes)
+    if sys.byteorder != "little":  # numpy reads them back as little-endian uint64
+        packed.byteswap()
+    return job, packed.tobytes()
 
 
 def start_method() -> str:
@@ -226,6 +229,7 @@ class _Runner:
             self.pool.terminate()
             self.pool.join()
             self.pool = None
+        _WORKER.clear()
 
 
 def _jobs(split: str, size: int, shard_size: int) -> list[ShardJob]:
@@ -237,16 +241,18 @@ def _jobs(split: str, size: int, shard_size: int) -> list[ShardJob]:
 
 def _redraw_cross_shard_duplicates(
     ctx: _Context, split: str, hashes: Any, exclude: frozenset[int]
-) -> tuple[int, Any]:
-    """Keep each program's first occurrence in the split; redraw later copies in place."""
+) -> int:
+    """Keep each program's first occurrence in the split; redraw later copies in place
+    (``hashes`` is updated). Returns how many items were redrawn."""
     import numpy as np
     import pyarrow.parquet as pq
 
     order = np.argsort(hashes, kind="stable")
     ordered = hashes[order]
     later = np.sort(order[np.nonzero(ordered[1:] == ordered[:-1])[0] + 1])
+    del order
     if later.size == 0:
-        return 0, hashes
+        return 0
     fresh: set[int] = set()
 
     class _Taken:
@@ -270,7 +276,7 @@ def _redraw_cross_shard_duplicates(
         for position, row in replaced.items():
             rows[position] = row
         ctx.write(split, index, rows)
-    return int(later.size), hashes
+    return int(later.size)
 
 
 def build_lolameme(
@@ -314,19 +320,14 @@ def _draw_splits(
     exclude: frozenset[int] = frozenset()
     with tqdm(total=total, unit="item", desc="generate", disable=None) as bar:
         for stage in (tests, ["train"]):
+            # One uint64 per item, filled as shards finish (8 bytes per item in memory).
+            keys = {split: np.zeros(plan[split][-1].stop, dtype=np.uint64) for split in stage}
             jobs = [job for split in stage for job in plan[split]]
-            parts: dict[tuple[str, int], bytes] = {}
-            for job, hashes in runner.run(jobs, exclude):
-                parts[(job.split, job.index)] = hashes
+            for job, packed in runner.run(jobs, exclude):
+                keys[job.split][job.start : job.stop] = np.frombuffer(packed, dtype="<u8")
                 bar.update(job.stop - job.start)
-            keys = []
             for split in stage:
-                joined = b"".join(parts.pop((split, job.index)) for job in plan[split])
-                hashes = np.frombuffer(joined, dtype=np.uint64).copy()
-                redrawn[split], hashes = _redraw_cross_shard_duplicates(
-                    parent, split, hashes, exclude
-                )
-                keys.append(hashes)
+                redrawn[split] = _redraw_cross_shard_duplicates(parent, split, keys[split], exclude)
             if stage is tests and keys:
-                exclude = frozenset(np.concatenate(keys).tolist())
+                exclude = frozenset(np.concatenate(list(keys.values())).tolist())
     return redrawn

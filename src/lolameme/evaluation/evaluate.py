@@ -10,6 +10,9 @@ and the full evaluation of a finished run, so both report the same numbers.
   decoding pass itself (see :mod:`lolameme.evaluation.decode`).
 - ``tokens`` splits (MQAR): no decoding; ``token_accuracy`` is argmax accuracy over the
   labelled positions and ``em`` the share of sequences with every labelled position right.
+- Both: zoology's recall-gap split of the same teacher-forced predictions
+  (:mod:`lolameme.evaluation.recall`), ``ar_hits`` and ``other``, each
+  ``{"loss", "acc", "count"}``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from lolameme.data.store import IGNORE_INDEX
 from lolameme.errors import DataError
 from lolameme.evaluation.decode import decode
 from lolameme.evaluation.metrics import em_breakdown, exact_match
+from lolameme.evaluation.recall import RecallTally
 from lolameme.training.batching import Codec, EncodedSplit, TextCodec, sorted_batches
 from lolameme.training.precision import autocast
 
@@ -39,9 +43,11 @@ def forward_stats(
     pad_id: int,
     batch_size: int,
     device: torch.device,
+    recall: RecallTally | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-row sums over labelled positions: ``loss`` (cross-entropy), ``n`` (positions)
-    and ``correct`` (argmax hits). One teacher-forced forward pass per batch."""
+    and ``correct`` (argmax hits). One teacher-forced forward pass per batch.
+    ``recall``, if given, also receives every batch (AR hits vs other tokens)."""
     rows = len(encoded)
     stats = {k: np.zeros(rows) for k in ("loss", "n", "correct")}
     was_training = model.training
@@ -58,6 +64,8 @@ def forward_stats(
             stats["loss"][idx] = ce.sum(1).double().cpu().numpy()
             stats["n"][idx] = mask.sum(1).cpu().numpy()
             stats["correct"][idx] = hits.sum(1).cpu().numpy()
+            if recall is not None:
+                recall.add(inputs, targets, ce, hits, mask)
     model.train(was_training)
     return stats
 
@@ -97,6 +105,17 @@ def evaluate_text(
         loss = _mean(decoded.prompt_loss + decoded.answer_loss, decoded.prompt_n + decoded.answer_n)
     else:
         loss = _mean(decoded.answer_loss, decoded.answer_n)
+    # The recall-gap split needs every position's teacher-forced prediction: one more
+    # forward pass (decoding only scores the answer and the prompt's loss).
+    recall = RecallTally()
+    forward_stats(
+        model,
+        codec.encode(frame),
+        pad_id=codec.pad_id,
+        batch_size=batch_size,
+        device=device,
+        recall=recall,
+    )
     out = frame.reset_index(drop=True).copy()
     out["label"] = labels
     out["prediction"] = predictions
@@ -106,6 +125,7 @@ def evaluate_text(
         "em": float(out["correct"].mean()) if len(out) else None,
         "loss": loss,
         "answer_loss": _mean(decoded.answer_loss, decoded.answer_n),
+        **recall.summary(),
         "by": em_breakdown(out, exclude={*TEXT_COLUMNS, "prediction"}),
     }
     return _front(out, [*TEXT_COLUMNS, "prediction", "correct"]), summary
@@ -120,8 +140,14 @@ def evaluate_tokens(
     device: torch.device,
 ) -> tuple[Any, dict[str, Any]]:
     """Per-sequence counts (labelled, correct, all right) plus metadata, and a summary."""
+    recall = RecallTally()
     stats = forward_stats(
-        model, codec.encode(frame), pad_id=codec.pad_id, batch_size=batch_size, device=device
+        model,
+        codec.encode(frame),
+        pad_id=codec.pad_id,
+        batch_size=batch_size,
+        device=device,
+        recall=recall,
     )
     out = frame.drop(columns=[c for c in TOKEN_COLUMNS if c in frame.columns])
     out = out.reset_index(drop=True).copy()
@@ -133,6 +159,7 @@ def evaluate_tokens(
         "em": float(out["correct"].mean()) if len(out) else None,
         "token_accuracy": _mean(stats["correct"], stats["n"]),
         "loss": _mean(stats["loss"], stats["n"]),
+        **recall.summary(),
         "by": em_breakdown(out, exclude={"n_labelled", "n_correct"}),
     }
     return _front(out, ["n_labelled", "n_correct", "correct"]), summary

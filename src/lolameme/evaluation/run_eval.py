@@ -4,6 +4,7 @@ Writes ``RUN/predictions-SPLIT.parquet`` per split and ``RUN/eval.json``::
 
     {"run": ..., "step": 1200, "format": "text", "data": {...},
      "splits": {"test_with_global": {"n", "em", "loss", "answer_loss", "limit",
+                                     "ar_hits": {"loss", "acc", "count"}, "other": {...},
                                      "by": {"n_statements": {"1": {"n", "em"}}, ...}}}}
 
 Evaluating some splits later merges them into an existing ``eval.json`` of the same

@@ -1,11 +1,154 @@
-"""Experiment commands. For now ``lolameme quickstart`` (in ``quickstart.py``)."""
+"""``lolameme experiment list|show|run``: the paper's experiments, one command each.
+
+Heavy modules (pandas, torch) are imported inside the commands so ``lolameme --help``
+stays fast. ``quickstart`` lives in its own module and is registered here.
+"""
 
 from __future__ import annotations
 
+import json
+import shlex
+import sys
+from pathlib import Path
+
 import typer
+
+from lolameme.errors import ConfigError
+
+experiment_app = typer.Typer(
+    help="Run the paper's experiments (tables and figures) at a size that fits your hardware.",
+    no_args_is_help=True,
+)
+
+
+def _csv(text: str | None) -> list[str] | None:
+    return [x.strip() for x in text.split(",") if x.strip()] if text else None
+
+
+def _seeds(text: str | None) -> list[int] | None:
+    items = _csv(text)
+    if items is None:
+        return None
+    try:
+        return [int(x) for x in items]
+    except ValueError:
+        raise ConfigError(f"--seeds must be comma-separated integers, not '{text}'") from None
+
+
+@experiment_app.command("list")
+def list_command(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List the experiments with their paper reference and cells per scale."""
+    from lolameme.experiments.grid import expand
+    from lolameme.experiments.registry import available_experiments, load_spec
+    from lolameme.experiments.spec import SCALES
+
+    rows = []
+    for name in available_experiments():
+        spec = load_spec(name)
+        cells = {s: len(expand(spec, s)) for s in SCALES if s in spec.scales}
+        rows.append({"name": name, "paper": spec.paper_refs, "cells": cells, "title": spec.title})
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    typer.echo(f"{'experiment':<22} {'paper':<20} " + " ".join(f"{s:>6}" for s in SCALES))
+    for row in rows:
+        counts = " ".join(f"{row['cells'].get(s, '-'):>6}" for s in SCALES)
+        typer.echo(f"{row['name']:<22} {row['paper']:<20} {counts}")
+    typer.echo("(cells = models x data settings x seeds; run one with 'lolameme experiment run')")
+
+
+@experiment_app.command("show")
+def show_command(
+    name: str = typer.Argument(..., help="Experiment name (see 'experiment list') or a .yaml."),
+    scale: str = typer.Option("tiny", "--scale", "-s", help="smoke, tiny or paper."),
+    sets: list[str] = typer.Option([], "--set", help="Override a setting: train.steps=400."),
+    as_json: bool = typer.Option(False, "--json", help="Print the resolved spec as JSON."),
+) -> None:
+    """Print an experiment's resolved settings at one scale and its cells."""
+    from lolameme.experiments.grid import parse_sets
+    from lolameme.experiments.runner import plan, resolved_spec
+
+    spec, cells = plan(name, scale, sets=sets)
+    resolved = resolved_spec(spec, scale, parse_sets(sets))
+    resolved["cells"] = [c.cell_id for c in cells]
+    if as_json:
+        typer.echo(json.dumps(resolved, indent=2))
+        return
+    settings = resolved["scale_settings"]
+    typer.echo(f"{spec.name}: {spec.title} ({spec.paper_refs})")
+    typer.echo(f"scale {scale}: {settings['note']}".rstrip())
+    typer.echo(
+        f"data: task {spec.task}, preset {resolved['preset']}, overrides "
+        f"{json.dumps({**spec.data.overrides, **settings['data']['overrides']})}"
+    )
+    typer.echo(f"train: {json.dumps(settings['train'])}")
+    typer.echo(f"models: {', '.join(spec.models)}; seeds: {resolved['seeds']}")
+    for axis in resolved["axes"]:
+        typer.echo(f"axis {axis['name']}: {[p['label'] for p in axis['points']]}")
+    typer.echo(f"{len(cells)} cells")
+
+
+@experiment_app.command("run")
+def run_command(
+    name: str = typer.Argument(..., help="Experiment name (see 'experiment list') or a .yaml."),
+    scale: str = typer.Option("tiny", "--scale", "-s", help="smoke, tiny or paper."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output directory (results, runs, data)."),
+    engine: str = typer.Option("local", "--engine", help="local (process pool) or ray."),
+    workers: int = typer.Option(
+        1, "--workers", "-w", help="Cells at once (local: processes; ray: 0 = no cap)."
+    ),
+    models: str = typer.Option(None, "--models", help="Only these models: gpt2,hyena,..."),
+    seeds: str = typer.Option(None, "--seeds", help="Only these seeds: 0,1."),
+    sets: list[str] = typer.Option(
+        [], "--set", help="Override a setting: data.GLOBALVAR_COUNT=30, train.steps=400."
+    ),
+    tag: str = typer.Option(
+        "",
+        "--tag",
+        help="Record these cells apart (e.g. a calibration run); the report lists them.",
+    ),
+    replace: bool = typer.Option(
+        False, "--replace", help="Discard cells that were run with other settings."
+    ),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    report: bool = typer.Option(False, "--report", help="Write DIR/report.md at the end."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Training progress per cell."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Train and evaluate every cell of an experiment; rerun to resume after a stop."""
+    from lolameme.experiments.runner import run_experiment
+
+    summary = run_experiment(
+        name,
+        scale,
+        out,
+        engine=engine,
+        workers=workers,
+        models=_csv(models),
+        seeds=_seeds(seeds),
+        tag=tag,
+        sets=sets,
+        replace=replace,
+        device=device,
+        progress=not quiet,
+        verbose=verbose,
+        command=shlex.join(["lolameme", *sys.argv[1:]]),
+    )
+    typer.echo(summary.line())
+    for cell_id in summary.failed:
+        typer.echo(f"failed: {cell_id} (see {out}/cells/{cell_id}.error.txt)", err=True)
+    if report:
+        from lolameme.reporting.report import write_report
+
+        typer.echo(f"report: {write_report(out)}")
+    if summary.failed:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
     from lolameme.experiments import quickstart
 
+    app.add_typer(experiment_app, name="experiment")
     quickstart.register(app)

@@ -38,24 +38,33 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(width)
         self.mlp = MLP(width, mlp_width)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def _ids(self, token_ids: Tensor | None) -> tuple[Tensor, ...]:
+        """The extra argument of a mixer that reads token ids; nothing for the others."""
+        if not self.mixer.needs_token_ids:
+            return ()
+        if token_ids is None:
+            raise ValueError(f"mixer '{self.mixer.name}' needs the token ids")
+        return (token_ids,)
+
+    def forward(self, x: Tensor, token_ids: Tensor | None = None) -> Tensor:
         if self.proj_in is not None:
             x = self.proj_in(x)
-        x = x + self.mixer(self.ln_1(x))
+        x = x + self.mixer(self.ln_1(x), *self._ids(token_ids))
         return x + self.mlp(self.ln_2(x))
 
-    def prefill(self, x: Tensor) -> tuple[Tensor, Any]:
+    def prefill(self, x: Tensor, token_ids: Tensor | None = None) -> tuple[Tensor, Any]:
         """Like forward on a prompt (B, L, D_in); also return the mixer's decode state."""
         if self.proj_in is not None:
             x = self.proj_in(x)
-        h, state = self.mixer.prefill(self.ln_1(x))
+        h, state = self.mixer.prefill(self.ln_1(x), *self._ids(token_ids))
         x = x + h
         return x + self.mlp(self.ln_2(x)), state
 
-    def step(self, x_t: Tensor, state: Any) -> tuple[Tensor, Any]:
-        """One position (B, D_in) -> (B, D), given and returning the mixer's state."""
+    def step(self, x_t: Tensor, state: Any, token_ids: Tensor | None = None) -> tuple[Tensor, Any]:
+        """One position (B, D_in) -> (B, D), given and returning the mixer's state;
+        ``token_ids`` (B,) are the ids at this position (for mixers that read them)."""
         if self.proj_in is not None:
             x_t = self.proj_in(x_t)
-        h, state = self.mixer.step(self.ln_1(x_t), state)
+        h, state = self.mixer.step(self.ln_1(x_t), state, *self._ids(token_ids))
         x_t = x_t + h
         return x_t + self.mlp(self.ln_2(x_t)), state

@@ -127,7 +127,7 @@ class LanguageModel(nn.Module):
         """Token ids (B, L) -> next-token logits (B, L, V)."""
         x = self._embed(input_ids, 0)
         for block in self.blocks:
-            x = block(x)
+            x = block(x, input_ids)  # the ids reach only mixers that read them
         return self._head(x)
 
     # --- incremental decoding ----------------------------------------------------------
@@ -139,7 +139,7 @@ class LanguageModel(nn.Module):
         x = self._embed(input_ids, 0)
         states = []
         for block in self.blocks:
-            x, state = block.prefill(x)
+            x, state = block.prefill(x, input_ids)
             states.append(state)
         return self._head(x), DecodeState(position=input_ids.shape[1], layers=states)
 
@@ -148,7 +148,7 @@ class LanguageModel(nn.Module):
         x = self._embed(token_ids.unsqueeze(1), state.position)[:, 0]
         states = []
         for block, layer_state in zip(self.blocks, state.layers, strict=True):
-            x, layer_state = block.step(x, layer_state)
+            x, layer_state = block.step(x, layer_state, token_ids)
             states.append(layer_state)
         return self._head(x), DecodeState(position=state.position + 1, layers=states)
 

@@ -9,12 +9,27 @@ from __future__ import annotations
 from lolameme.models.mixers.attention import CausalSelfAttention
 from lolameme.models.mixers.base import Mixer
 from lolameme.models.mixers.base_conv import BaseConv
+from lolameme.models.mixers.h3 import H3
 from lolameme.models.mixers.hyena import Hyena
+from lolameme.models.mixers.rwkv import RWKV
+from lolameme.models.mixers.sparse_attention import RepeatedBigramAttention
 
 MIXERS: dict[str, type[Mixer]] = {
     CausalSelfAttention.name: CausalSelfAttention,
     Hyena.name: Hyena,
     BaseConv.name: BaseConv,
+    H3.name: H3,
+    RWKV.name: RWKV,
+    RepeatedBigramAttention.name: RepeatedBigramAttention,
 }
 
-__all__ = ["MIXERS", "BaseConv", "CausalSelfAttention", "Hyena", "Mixer"]
+__all__ = [
+    "H3",
+    "MIXERS",
+    "RWKV",
+    "BaseConv",
+    "CausalSelfAttention",
+    "Hyena",
+    "Mixer",
+    "RepeatedBigramAttention",
+]

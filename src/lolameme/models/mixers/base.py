@@ -32,6 +32,10 @@ class Mixer(nn.Module):
 
     name: ClassVar[str] = ""
     position_aware: ClassVar[bool] = False
+    # A mixer whose pattern depends on the tokens themselves (zoology's sparse attention)
+    # sets this; the block then passes ``token_ids`` (B, L) to forward and prefill and
+    # the new ids (B,) to step, as a last positional argument. Others never see ids.
+    needs_token_ids: ClassVar[bool] = False
 
     def __init__(self, d_model: int, layer_idx: int, n_layers: int, *, l_max: int) -> None:
         super().__init__()

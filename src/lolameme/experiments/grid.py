@@ -1,0 +1,208 @@
+"""Expanding a spec at one scale into grid cells: model x data setting x seed.
+
+A :class:`Cell` is fully resolved (data preset and overrides, training settings, splits)
+so that a worker needs nothing but the cell. Its ``cell_id`` is readable and stable; its
+``fingerprint`` hashes everything that changes the cell's numbers, so a rerun after the
+spec changed can tell a finished cell from a stale one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from lolameme.errors import ConfigError
+from lolameme.experiments.registry import deep_merge
+from lolameme.experiments.spec import SCALES, ExperimentSpec, Scalar
+
+SET_SECTIONS = ("data", "train", "eval", "model_scale", "seeds")
+# Training settings that bound one invocation without changing the final numbers.
+NOT_IN_FINGERPRINT = ("stop_after",)
+
+
+@dataclass(frozen=True)
+class DataRequest:
+    """One data set to generate: cells that ask for equal requests share it."""
+
+    task: str
+    preset: str
+    overrides: dict[str, Any]
+    seed: int
+
+    def key(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True, default=str)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One training run of the grid, with everything needed to run and record it."""
+
+    experiment: str
+    scale: str
+    model: str
+    seed: int
+    settings: dict[str, Scalar]
+    data: DataRequest
+    model_scale: str
+    train: dict[str, Any]
+    eval_limit: int | None
+    splits: tuple[str, ...]
+    resources: dict[str, float] = field(default_factory=dict)
+    tag: str = ""
+    sets: tuple[str, ...] = ()  # the --set items behind this cell, for the record only
+
+    @property
+    def cell_id(self) -> str:
+        parts = [self.experiment, self.scale, self.model]
+        parts += [f"{k}={v}" for k, v in self.settings.items()]
+        parts.append(f"seed{self.seed}")
+        if self.tag:
+            parts.insert(0, f"tag={self.tag}")
+        raw = "--".join(str(p) for p in parts)
+        safe = re.sub(r"[^A-Za-z0-9._=-]", "_", raw)
+        # Sanitising could merge two model patterns (``a*2`` and ``a_2``): keep them apart.
+        return safe if safe == raw else f"{safe}-{hashlib.sha256(raw.encode()).hexdigest()[:6]}"
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of what determines the cell's numbers (not threads, devices or paths)."""
+        basis = {
+            "model": self.model,
+            "model_scale": self.model_scale,
+            "seed": self.seed,
+            "data": asdict(self.data),
+            "train": {k: v for k, v in self.train.items() if k not in NOT_IN_FINGERPRINT},
+            "eval_limit": self.eval_limit,
+            "splits": list(self.splits),
+        }
+        return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()[
+            :16
+        ]
+
+
+def parse_sets(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``--set train.steps=400 --set data.GLOBALVAR_COUNT=30`` as a nested mapping.
+
+    The first dot separates the section from the key, so data keys keep their dots
+    (``data.OPERATORS.LOLA=[+, -]``). Values are read as YAML: numbers, lists, null.
+    """
+
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        section, dot, key = name.strip().partition(".")
+        if (
+            not sep
+            or section not in SET_SECTIONS
+            or (section in ("data", "train", "eval")) != bool(dot and key)
+        ):
+            raise ConfigError(
+                f"bad --set '{item}': use SECTION.KEY=VALUE with SECTION one of data, train, "
+                "eval (e.g. train.steps=400, data.GLOBALVAR_COUNT=30), or model_scale=/seeds="
+            )
+        value = _value(text)
+        if section == "data" and key not in ("preset", "seed"):
+            out.setdefault("data", {}).setdefault("overrides", {})[key] = value
+        elif section in ("data", "train", "eval"):
+            out.setdefault(section, {})[key] = value
+        else:
+            out[section] = value
+    return out
+
+
+def _value(text: str) -> Any:
+    """YAML, plus the floats YAML 1.1 reads as strings (``3e-4``)."""
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def with_sets(spec: ExperimentSpec, scale: str, sets: dict[str, Any]) -> ExperimentSpec:
+    """The spec with one scale's settings overridden from the command line, re-validated."""
+    if not sets:
+        return spec
+    from pydantic import ValidationError
+
+    from lolameme.errors import format_validation_error
+
+    data = spec.model_dump(mode="json", exclude_unset=True)
+    current = spec.scale(scale).model_dump(mode="json", exclude_unset=True)
+    data["scales"][scale] = deep_merge(current, sets)
+    try:
+        return ExperimentSpec.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, what="--set")) from None
+
+
+def _pick_models(spec: ExperimentSpec, models: list[str] | None) -> list[str]:
+    if not models:
+        return list(spec.models)
+    unknown = [m for m in models if m not in spec.models]
+    if unknown:
+        raise ConfigError(
+            f"unknown model(s) {', '.join(unknown)} for experiment '{spec.name}' "
+            f"(valid: {', '.join(spec.models)})"
+        )
+    return [m for m in spec.models if m in models]
+
+
+def expand(
+    spec: ExperimentSpec,
+    scale: str,
+    *,
+    models: list[str] | None = None,
+    seeds: list[int] | None = None,
+    tag: str = "",
+    sets: tuple[str, ...] = (),
+) -> list[Cell]:
+    """Every cell of ``spec`` at ``scale``, models outermost, seeds innermost."""
+    if scale not in SCALES:
+        raise ConfigError(f"unknown scale '{scale}' (valid: {', '.join(SCALES)})")
+    settings = spec.scale(scale)
+    chosen_seeds = list(seeds) if seeds else spec.seeds_for(scale)
+    per_axis = [axis.points_for(scale) for axis in spec.axes]
+    cells = []
+    for model in _pick_models(spec, models):
+        for combo in itertools.product(*per_axis):
+            preset = spec.preset_for(scale)
+            overrides = deep_merge(spec.data.overrides, settings.data.overrides)
+            train = dict(settings.train)
+            for point in combo:
+                preset = point.preset or preset
+                overrides = deep_merge(overrides, point.data)
+                train = deep_merge(train, point.train)
+            for seed in chosen_seeds:
+                cells.append(
+                    Cell(
+                        experiment=spec.name,
+                        scale=scale,
+                        model=model,
+                        seed=seed,
+                        settings={a.name: p.value for a, p in zip(spec.axes, combo, strict=True)},
+                        data=DataRequest(spec.task, preset, overrides, settings.data.seed),
+                        model_scale=settings.model_scale or scale,
+                        train=train,
+                        eval_limit=settings.eval.limit,
+                        splits=tuple(spec.splits),
+                        resources=settings.resources.model_dump(),
+                        tag=tag,
+                        sets=sets,
+                    )
+                )
+    ids = [c.cell_id for c in cells]
+    if len(set(ids)) != len(ids):  # two axis points with the same value
+        raise ConfigError(f"experiment '{spec.name}': duplicate cells in the grid at {scale}")
+    return cells

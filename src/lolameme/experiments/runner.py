@@ -1,0 +1,252 @@
+"""``lolameme experiment run``: expand a spec, build its data, run its cells, record rows.
+
+The run is idempotent: finished cells (by their record and fingerprint) are skipped,
+unfinished ones resume from their checkpoints, and failed ones run again. Each data set
+is generated once, in the driver, before any cell starts, and cached by a hash of its
+request under ``DIR/data``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lolameme._io import atomic_write_json, atomic_write_text
+from lolameme.errors import ConfigError
+from lolameme.experiments.cell import (
+    CellTask,
+    check_cells,
+    data_dir_for,
+    majority_baselines,
+    prepare_data,
+    record_path,
+    run_cell,
+)
+from lolameme.experiments.engines import make_engine, threads_per_worker
+from lolameme.experiments.grid import Cell, expand, parse_sets, with_sets
+from lolameme.experiments.registry import load_spec
+from lolameme.experiments.spec import ExperimentSpec
+from lolameme.experiments.store import ResultsStore
+from lolameme.reporting.results import INCOMPLETE, INVOCATIONS_FILE, OK, RUNS_DIR, spec_file
+
+
+@dataclass
+class RunSummary:
+    """What one ``experiment run`` did."""
+
+    experiment: str
+    scale: str
+    out: Path
+    cells: int = 0
+    skipped: int = 0
+    ok: int = 0
+    incomplete: int = 0
+    failed: list[str] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+    def line(self) -> str:
+        return (
+            f"{self.experiment} ({self.scale}): {self.cells} cells, {self.skipped} already done, "
+            f"{self.ok} ran ok, {self.incomplete} stopped early, {len(self.failed)} failed, "
+            f"{self.wall_seconds:.0f}s -> {self.out}"
+        )
+
+
+def plan(
+    name: str,
+    scale: str,
+    *,
+    models: list[str] | None = None,
+    seeds: list[int] | None = None,
+    tag: str = "",
+    sets: list[str] | tuple[str, ...] = (),
+) -> tuple[ExperimentSpec, list[Cell]]:
+    """The spec (with ``--set`` overrides applied) and its cells; no side effects."""
+    spec = load_spec(name)
+    spec.scale(scale)  # unknown scale: error listing the valid ones
+    spec = with_sets(spec, scale, parse_sets(list(sets)))
+    return spec, expand(spec, scale, models=models, seeds=seeds, tag=tag, sets=tuple(sets))
+
+
+def resolved_spec(spec: ExperimentSpec, scale: str, sets: dict[str, Any]) -> dict[str, Any]:
+    """The spec as the report reads it: one scale, axis points resolved, defaults filled."""
+    data = spec.model_dump(mode="json")
+    data.pop("scales")
+    data["scale"] = scale
+    data["scale_settings"] = spec.scale(scale).model_dump(mode="json")
+    data["preset"] = spec.preset_for(scale)
+    data["seeds"] = spec.seeds_for(scale)
+    data["overrides"] = sets
+    for axis, raw in zip(spec.axes, data["axes"], strict=True):
+        raw["points"] = [
+            {"value": p.value, "label": p.label or str(p.value)} for p in axis.points_for(scale)
+        ]
+        raw.pop("values", None)
+        raw.pop("select", None)
+    for table in data["tables"]:
+        table["rows"] = table["rows"] or list(spec.models)
+    for figure in data["figures"]:
+        figure["models"] = figure["models"] or list(spec.models)
+    return data
+
+
+def run_experiment(
+    name: str,
+    scale: str,
+    out: str | Path,
+    *,
+    engine: str = "local",
+    workers: int = 1,
+    models: list[str] | None = None,
+    seeds: list[int] | None = None,
+    tag: str = "",
+    sets: list[str] | tuple[str, ...] = (),
+    replace: bool = False,
+    device: str = "auto",
+    progress: bool = True,
+    verbose: bool = False,
+    command: str = "",
+    cell_fn: Callable[[CellTask], dict[str, Any]] | None = None,
+) -> RunSummary:
+    """Run (or finish) one experiment at one scale into ``out``; see the module docstring.
+
+    ``cell_fn`` replaces :func:`run_cell` (tests count and fake cells with it).
+    """
+    started = time.perf_counter()
+    out = Path(out).resolve()
+    spec, cells = plan(name, scale, models=models, seeds=seeds, tag=tag, sets=sets)
+    runner = cell_fn or run_cell
+    pool = make_engine(engine, workers)
+    if cell_fn is None:
+        check_cells(cells, out)
+    summary = RunSummary(spec.name, scale, out, cells=len(cells))
+    store = ResultsStore(out)
+    _check_stale(store, cells, replace=replace)
+    if not tag:
+        resolved = resolved_spec(spec, scale, parse_sets(list(sets)))
+        atomic_write_json(spec_file(out, spec.name, scale), resolved)
+    store.reconcile(cells)
+    todo = [c for c in cells if not store.is_done(c)]
+    summary.skipped = len(cells) - len(todo)
+    tasks = _build_tasks(
+        todo,
+        out,
+        threads=threads_per_worker(workers) if engine == "local" else None,
+        device=device,
+        progress=progress,
+        verbose=verbose and workers == 1,
+    )
+    bar = _bar(len(tasks), spec.name, progress)
+    try:
+        for row in pool.map(runner, tasks):
+            store.upsert([row])
+            if row.get("status") == OK:
+                summary.ok += 1
+            elif row.get("status") == INCOMPLETE:
+                summary.incomplete += 1
+            else:
+                summary.failed.append(str(row.get("cell_id")))
+            bar.set_postfix_str(f"ok={summary.ok} failed={len(summary.failed)}")
+            bar.update(1)
+    finally:
+        bar.close()
+        summary.wall_seconds = time.perf_counter() - started
+        with store.locked():
+            _log_invocation(out, summary, command=command, tag=tag, sets=list(sets))
+    return summary
+
+
+def _build_tasks(
+    todo: list[Cell],
+    out: Path,
+    *,
+    threads: int | None,
+    device: str,
+    progress: bool,
+    verbose: bool,
+) -> list[CellTask]:
+    """Generate each data set the cells need (all validated first), then one task per cell.
+
+    ``threads=None`` (Ray): each cell uses as many threads as the CPUs it asks for.
+    """
+    groups = _by_data(todo)
+    data_dirs = {key: data_dir_for(group[0].data, out) for key, group in groups.items()}
+    by_id = {}
+    for key, group in groups.items():
+        data_dir = _prepare(group[0], data_dirs[key], out, progress=progress)
+        baselines = majority_baselines(data_dir, group[0].splits)
+        for cell in group:
+            cpus = threads or int(max(1, cell.resources.get("cpus", 1)))
+            by_id[cell.cell_id] = CellTask(
+                cell,
+                out,
+                data_dir,
+                threads=cpus,
+                device=device,
+                progress=verbose,
+                baselines=baselines,
+            )
+    return [by_id[c.cell_id] for c in todo]  # grid order: models outermost, seeds innermost
+
+
+def _check_stale(store: ResultsStore, cells: list[Cell], *, replace: bool) -> None:
+    stale = store.stale(cells)
+    if not stale:
+        return
+    if not replace:
+        raise ConfigError(
+            f"{len(stale)} cell(s) in {store.out} were run with other settings than the spec "
+            f"has now (first: {stale[0].cell_id}); use a fresh --out, a --tag, or --replace "
+            "to discard them"
+        )
+    for cell in stale:
+        shutil.rmtree(store.out / RUNS_DIR / cell.cell_id, ignore_errors=True)
+        record_path(store.out, cell.cell_id).unlink(missing_ok=True)
+
+
+def _by_data(cells: list[Cell]) -> dict[str, list[Cell]]:
+    groups: dict[str, list[Cell]] = {}
+    for cell in cells:
+        groups.setdefault(cell.data.key(), []).append(cell)
+    return groups
+
+
+def _prepare(cell: Cell, path: Path, out: Path, *, progress: bool) -> Path:
+    if not (path / "manifest.json").is_file() and progress:
+        print(f"generating data {cell.data.preset} -> {path.relative_to(out)}", file=sys.stderr)
+    return prepare_data(cell.data, out, workers=threads_per_worker(1))
+
+
+def _bar(total: int, name: str, progress: bool) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=f"{name} cells", unit="cell", disable=not progress)
+
+
+def _log_invocation(
+    out: Path, summary: RunSummary, *, command: str, tag: str, sets: list[str]
+) -> None:
+    """Append one line to ``invocations.jsonl`` (rewritten atomically)."""
+    path = out / INVOCATIONS_FILE
+    old = path.read_text() if path.is_file() else ""
+    line = {
+        "command": command,
+        "experiment": summary.experiment,
+        "scale": summary.scale,
+        "tag": tag,
+        "sets": sets,
+        "cells": summary.cells,
+        "skipped": summary.skipped,
+        "ok": summary.ok,
+        "incomplete": summary.incomplete,
+        "failed": len(summary.failed),
+        "wall_seconds": round(summary.wall_seconds, 1),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    atomic_write_text(path, old + json.dumps(line) + "\n")

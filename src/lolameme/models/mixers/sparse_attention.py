@@ -1,0 +1,105 @@
+"""Zoology's input-dependent sparse attention (Arora et al. 2023, arXiv 2312.04927, sec. 5).
+
+Attention restricted to repeated bigrams: the query at position t (token ``x_t``) may
+attend only to positions ``s + 1`` such that ``s < t`` and ``x_s = x_t``, i.e. to the
+tokens that FOLLOWED earlier occurrences of the current token. That is exactly what
+associative recall needs (seen ``k v`` before, now seeing ``k``: look at what followed
+it), and the positions come from the token ids, not from learned weights: the
+"programmatic" selection of the paper. A position with no earlier occurrence of its
+token attends to nothing and outputs zero. Zoology places such a layer in a BaseConv
+stack at under 10% of the layers, e.g. ``base_conv*8,sparse_attention,base_conv*9``.
+
+Because the pattern needs the token ids, this mixer sets ``needs_token_ids``: the
+model passes ``token_ids`` (B, L) to its ``forward``/``prefill`` and each new id to
+``step``. The pattern is sparse but the implementation is a dense masked attention
+(O(L^2) time and memory like full attention): simple, exact, and fast enough at the
+lengths we train on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from lolameme.models.mixers.base import Mixer
+
+
+def repeated_bigram_mask(token_ids: Tensor) -> Tensor:
+    """(B, L) ids -> (B, L, L) bool: ``mask[b, t, j]`` iff ``j >= 1``, ``j <= t`` and
+    ``ids[b, j - 1] == ids[b, t]`` (key j follows an earlier occurrence of token t)."""
+    length = token_ids.shape[1]
+    same = token_ids[:, :, None] == token_ids[:, None, :-1]  # (B, t, s = j - 1)
+    earlier = torch.ones(length, length - 1, dtype=torch.bool, device=token_ids.device).tril(-1)
+    return F.pad(same & earlier, (1, 0))  # shift columns s -> j = s + 1, j = 0 never
+
+
+class RepeatedBigramAttention(Mixer):
+    name = "sparse_attention"
+    position_aware = False
+    needs_token_ids = True
+
+    def __init__(
+        self, d_model: int, layer_idx: int, n_layers: int, *, l_max: int, num_heads: int = 1
+    ) -> None:
+        super().__init__(d_model, layer_idx, n_layers, l_max=l_max)
+        if problem := self.config_problem(d_model, {"num_heads": num_heads}):
+            raise ValueError(problem)
+        self.num_heads = num_heads
+        self.c_attn = nn.Linear(d_model, 3 * d_model)
+        self.c_proj = nn.Linear(d_model, d_model)
+
+    @classmethod
+    def config_problem(cls, d_model: int, kwargs: Mapping[str, Any]) -> str | None:
+        heads = kwargs.get("num_heads", 1)
+        if not isinstance(heads, int) or heads <= 0 or d_model % heads:
+            return f"width {d_model} is not divisible into num_heads={heads} heads"
+        return None
+
+    def _heads(self, x: Tensor) -> Tensor:
+        """(B, L, D) -> (B, H, L, D/H)."""
+        b, length, _ = x.shape
+        return x.view(b, length, self.num_heads, -1).transpose(1, 2)
+
+    def _attend(self, q: Tensor, keys: Tensor, values: Tensor, mask: Tensor) -> Tensor:
+        """Masked attention (B, H, Lq, dh) -> (B, Lq, D); rows without a key give zero."""
+        has_key = mask.any(-1, keepdim=True)  # (B, Lq, 1)
+        # an empty row would softmax to nan: let it see key 0, then zero its output
+        safe = mask.clone()
+        safe[..., 0] |= ~has_key[..., 0]
+        y = F.scaled_dot_product_attention(q, keys, values, attn_mask=safe.unsqueeze(1))
+        b, _, length, _ = y.shape
+        return self.c_proj(y.transpose(1, 2).reshape(b, length, self.d_model) * has_key)
+
+    def prefill(self, u: Tensor, token_ids: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor, Tensor]]:
+        if token_ids.shape != u.shape[:2]:
+            raise ValueError(
+                f"token_ids {tuple(token_ids.shape)} do not match input {tuple(u.shape)}"
+            )
+        q, k, v = (self._heads(x) for x in self.c_attn(u).split(self.d_model, dim=-1))
+        return self._attend(q, k, v, repeated_bigram_mask(token_ids)), (k, v, token_ids)
+
+    def forward(self, u: Tensor, token_ids: Tensor) -> Tensor:
+        return self.prefill(u, token_ids)[0]
+
+    def step(
+        self, u_t: Tensor, state: tuple[Tensor, Tensor, Tensor], token_ids: Tensor
+    ) -> tuple[Tensor, tuple[Tensor, Tensor, Tensor]]:
+        """One position (B, D) with its token ids (B,); the state holds every K, V and id."""
+        keys, values, ids = state
+        q, k, v = (self._heads(x) for x in self.c_attn(u_t.unsqueeze(1)).split(self.d_model, -1))
+        keys, values = torch.cat([keys, k], dim=2), torch.cat([values, v], dim=2)
+        # key j in 1..t is allowed iff ids[j - 1] == the new id; key 0 never
+        mask = F.pad(ids == token_ids.unsqueeze(1), (1, 0)).unsqueeze(1)  # (B, 1, t + 1)
+        y = self._attend(q, keys, values, mask)
+        return y[:, 0], (keys, values, torch.cat([ids, token_ids.unsqueeze(1)], dim=1))
+
+    def state_size(self, sequence_length: int) -> int:
+        """A KV cache like attention (2 x L x D) plus the L token ids."""
+        return 2 * self.d_model * sequence_length + sequence_length
+
+    def residual_projections(self) -> list[nn.Linear]:
+        return [self.c_proj]

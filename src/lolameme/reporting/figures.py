@@ -1,0 +1,132 @@
+"""Curves of a metric against one axis: one line per model, mean with a +-std band.
+
+The paper's figures print no numbers, so each figure also returns the numbers behind it
+(``series``) for ``report.json`` and for a table under the picture in ``report.md``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lolameme._io import atomic_path
+from lolameme.reporting.aggregate import display_name, stat, summarize, where
+from lolameme.reporting.results import metric_column
+
+
+def figure_series(figure: dict[str, Any], rows: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    """``{panel index: {model: [Stat per x point]}}`` plus the x points."""
+    axis = next(a for a in spec["axes"] if a["name"] == figure["x"])
+    points = axis["points"]
+    scoped = where(rows, spec, figure.get("where", {}))
+    panels = []
+    for panel in figure["panels"]:
+        lines = {}
+        for model in figure["models"]:
+            lines[model] = [
+                stat(
+                    where(scoped, spec, {figure["x"]: p["value"]}),
+                    model,
+                    panel.get("metric", "em"),
+                    panel.get("split"),
+                )
+                for p in points
+            ]
+        baseline = None
+        column = metric_column("baseline", panel.get("split"))
+        if panel.get("metric", "em") == "em" and column in scoped.columns:
+            baseline = [
+                summarize(where(scoped, spec, {figure["x"]: p["value"]})[column]) for p in points
+            ]
+        panels.append({"panel": panel, "lines": lines, "baseline": baseline})
+    return {"x": axis, "points": points, "panels": panels}
+
+
+def _label(panel: dict[str, Any]) -> str:
+    if panel.get("title"):
+        return panel["title"]
+    return f"{panel.get('metric', 'em')} {panel.get('split') or ''}".strip()
+
+
+def plot_figure(figure: dict[str, Any], series: dict[str, Any], path: Path) -> Path:
+    """Draw the figure (matplotlib, Agg backend) and write it atomically as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = series["points"]
+    numeric = all(
+        isinstance(p["value"], (int, float)) and not isinstance(p["value"], bool) for p in points
+    )
+    xs = [p["value"] if numeric else i for i, p in enumerate(points)]
+    panels = series["panels"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.9), squeeze=False)
+    for ax, item in zip(axes[0], panels, strict=True):
+        for model, stats in item["lines"].items():
+            have = [(x, s) for x, s in zip(xs, stats, strict=True) if s.n]
+            if not have:
+                continue
+            hx = [x for x, _ in have]
+            mean = [s.mean for _, s in have]
+            (line,) = ax.plot(hx, mean, marker="o", ms=3, label=display_name(model))
+            band = [s.band for _, s in have]
+            if any(band):
+                lo = [m - b for m, b in zip(mean, band, strict=True)]
+                hi = [m + b for m, b in zip(mean, band, strict=True)]
+                ax.fill_between(hx, lo, hi, color=line.get_color(), alpha=0.18, linewidth=0)
+        if item.get("baseline"):
+            have = [(x, s.mean) for x, s in zip(xs, item["baseline"], strict=True) if s.n]
+            if have:
+                ax.plot(
+                    *zip(*have, strict=True), ls="--", color="grey", lw=1, label="majority label"
+                )
+        ax.set_xticks(xs)
+        ax.set_xticklabels(
+            [p["label"] for p in points], rotation=30 if not numeric else 0, fontsize=8
+        )
+        ax.set_xlabel(series["x"].get("label") or series["x"]["name"])
+        ax.set_title(_label(item["panel"]), fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(figure["title"], fontsize=11)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return path
+
+
+def series_markdown(series: dict[str, Any]) -> str:
+    """The numbers behind each panel: models as rows, x points as columns."""
+    blocks = []
+    for item in series["panels"]:
+        head = ["Model"] + [p["label"] for p in series["points"]]
+        lines = [
+            f"*{_label(item['panel'])}*",
+            "",
+            "| " + " | ".join(head) + " |",
+            "|" + "|".join("---" for _ in head) + "|",
+        ]
+        for model, stats in item["lines"].items():
+            lines.append("| " + " | ".join([display_name(model)] + [s.fmt() for s in stats]) + " |")
+        if item.get("baseline"):
+            cells = ["*majority label*"] + [
+                f"{s.mean:.4f}" if s.n else "" for s in item["baseline"]
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def series_json(series: dict[str, Any]) -> dict[str, Any]:
+    def panel(item: dict[str, Any]) -> dict[str, Any]:
+        lines = {m: [s.to_json() for s in stats] for m, stats in item["lines"].items()}
+        base = [s.to_json() for s in item["baseline"]] if item.get("baseline") else None
+        return {**item["panel"], "lines": lines, "baseline": base}
+
+    return {
+        "x": series["x"]["name"],
+        "points": series["points"],
+        "panels": [panel(i) for i in series["panels"]],
+    }

@@ -1,0 +1,287 @@
+"""The shipped specs: they load, they hold the paper's grids and numbers, bad specs fail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lolameme.errors import ConfigError
+from lolameme.experiments.grid import expand
+from lolameme.experiments.registry import (
+    available_experiments,
+    deep_merge,
+    load_spec,
+    spec_from_mapping,
+)
+from lolameme.experiments.spec import SCALES
+
+PAPER_SPECS = {
+    "thex_variations": "Table 1",
+    "thex_variations_meme": "Table 6",
+    "layer_scan": "Table 7",
+    "memorization": "Figure 1",
+    "variable_length": "Figure 3",
+    "operator_pretraining": "Table 2",
+    "long_input": "Table 3",
+    "multi_language": "Table 4",
+}
+
+
+def _minimal(**extra: object) -> dict:
+    spec = {
+        "name": "mini",
+        "title": "t",
+        "paper": {"refs": ["Table 1"]},
+        "data": {"preset": "base"},
+        "models": ["hyena", "gpt2"],
+        "splits": ["test_with_global"],
+    }
+    spec.update(extra)
+    return spec
+
+
+def test_every_paper_experiment_is_shipped_with_its_reference() -> None:
+    names = available_experiments()
+    for name, ref in PAPER_SPECS.items():
+        assert name in names
+        spec = load_spec(name)
+        assert ref in spec.paper.refs
+        assert set(spec.scales) == set(SCALES)
+
+
+def test_thex_variations_tiny_grid_is_eleven_models_by_three_seeds() -> None:
+    spec = load_spec("thex_variations")
+    cells = expand(spec, "tiny")
+    assert len(cells) == 33
+    assert {c.model for c in cells} == {"hyena", "gpt2"} | {f"thex-{n}" for n in range(9, 18)}
+    assert {c.seed for c in cells} == {0, 1, 2}
+    # the paper's structure survives the shrinking: 5 statements, globals to memorise
+    overrides = cells[0].data.overrides
+    assert overrides["GLOBALVAR_COUNT"] > 0 and overrides.get("STATEMENT_COUNT", 5) == 5
+
+
+def test_smoke_scale_keeps_every_model_with_one_seed_and_few_steps() -> None:
+    for name in available_experiments():
+        spec = load_spec(name)
+        cells = expand(spec, "smoke")
+        assert {c.model for c in cells} == set(spec.models)
+        assert {c.seed for c in cells} == {0}
+        assert all(c.train["steps"] <= 5 for c in cells)
+
+
+def test_tables_carry_the_papers_numbers_for_every_row() -> None:
+    table1 = load_spec("thex_variations").tables[0]
+    assert table1.paper["thex-12"]["with_global"] == (0.3631, 0.0351)
+    assert table1.paper["gpt2"]["without_global"] == (0.0036, 0.0002)
+    table6 = load_spec("thex_variations_meme").tables[0]
+    assert table6.paper["thex-13"]["with_global"] == (0.2148, 0.0659)
+    assert load_spec("layer_scan").tables[0].paper["thex-14"]["with_global"] == 0.3369
+    assert load_spec("operator_pretraining").tables[0].paper["hyena"]["with"] == (0.6726, 0.0239)
+    assert load_spec("long_input").tables[0].paper["hyena"]["with_global"] == 0.044
+    assert load_spec("multi_language").tables[0].paper["thex-13"]["sample_mix"] == 0.738
+    for name in (
+        "thex_variations",
+        "thex_variations_meme",
+        "layer_scan",
+        "operator_pretraining",
+        "long_input",
+        "multi_language",
+    ):
+        spec = load_spec(name)
+        for table in spec.tables:
+            assert set(table.paper) == set(table.rows or spec.models), (name, table.id)
+
+
+def test_meme_variant_extends_lola_and_only_changes_language_and_numbers() -> None:
+    lola, meme = load_spec("thex_variations"), load_spec("thex_variations_meme")
+    assert lola.data.overrides["LANGUAGE"] == "LOLA"
+    assert meme.data.overrides["LANGUAGE"] == "MEME"
+    assert meme.models == lola.models and meme.scales == lola.scales
+    assert [v.id for v in meme.verdicts] == [v.id for v in lola.verdicts]
+
+
+def test_memorization_sweeps_globals_100_to_1000_at_paper_scale() -> None:
+    spec = load_spec("memorization")
+    values = [
+        c.settings["globalvar_count"] for c in expand(spec, "paper", models=["gpt2"], seeds=[0])
+    ]
+    assert values == list(range(100, 1001, 100))
+    cell = expand(spec, "paper", models=["gpt2"], seeds=[0])[3]
+    assert cell.data.overrides["GLOBALVAR_COUNT"] == 400
+
+
+def test_variable_length_sweeps_the_mean_name_length() -> None:
+    spec = load_spec("variable_length")
+    cells = expand(spec, "paper", models=["gpt2"], seeds=[0])
+    assert [c.settings["mean_var_length"] for c in cells] == list(range(3, 10))
+    for cell in cells:
+        m = cell.settings["mean_var_length"]
+        assert cell.data.overrides["MEAN_VAR_LENGTH"] == m  # the data layer sets the range
+        assert cell.data.preset == "variable_length"  # no latent types
+    labels = [p.label for p in spec.axes[0].points_for("paper")]
+    assert labels == [f"{m} [{round(0.75 * m)},{round(1.25 * m)}]" for m in range(3, 10)]
+    # the tiny defaults' explicit name lengths are dropped, so they cannot clash with it
+    for scale in ("smoke", "tiny"):
+        overrides = expand(spec, scale)[0].data.overrides
+        assert "MIN_VAR_LENGTH" not in overrides and "MAX_VAR_LENGTH" not in overrides
+
+
+def test_operator_pretraining_point_switches_preset_and_training_length() -> None:
+    spec = load_spec("operator_pretraining")
+    cells = {c.settings["regime"]: c for c in expand(spec, "paper", models=["gpt2"], seeds=[0])}
+    assert cells["base"].data.preset == "base"
+    assert cells["pretrain"].data.preset == "operator_pretraining"
+    assert cells["pretrain"].train["steps"] == 1_280_000
+    assert "epochs" not in cells["pretrain"].train  # null in the point removes the default
+    assert "epochs" in cells["base"].train
+
+
+def test_long_input_keeps_15_statements_at_every_scale() -> None:
+    spec = load_spec("long_input")
+    for scale in SCALES:
+        assert expand(spec, scale)[0].data.overrides["STATEMENT_COUNT"] == 15
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_every_data_config_is_valid_for_the_data_layer(scale: str) -> None:
+    from lolameme.experiments.cell import data_config
+
+    for name in available_experiments():
+        requests = {c.data.key(): c.data for c in expand(load_spec(name), scale)}
+        for request in requests.values():
+            config = data_config(request)  # raises a ConfigError naming the problem
+            assert config.statement_count >= 5, name
+
+
+def test_unknown_experiment_lists_valid_names() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_spec("thex_variation")
+    assert "thex_variations" in str(err.value) and "memorization" in str(err.value)
+
+
+def test_unknown_scale_lists_valid_scales() -> None:
+    with pytest.raises(ConfigError, match=r"no scale 'huge' \(valid: smoke, tiny, paper\)"):
+        load_spec("layer_scan").scale("huge")
+
+
+def test_misspelt_key_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="modles.*unknown key"):
+        spec_from_mapping(_minimal(modles=["gpt2"]))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            {
+                "tables": [
+                    {
+                        "id": "t",
+                        "title": "t",
+                        "where": {"nope": 1},
+                        "columns": [{"id": "c", "label": "c", "split": "test_with_global"}],
+                    }
+                ]
+            },
+            "unknown axis",
+        ),
+        (
+            {
+                "tables": [
+                    {
+                        "id": "t",
+                        "title": "t",
+                        "columns": [{"id": "c", "label": "c", "split": "test_elsewhere"}],
+                    }
+                ]
+            },
+            "not evaluated",
+        ),
+        (
+            {
+                "tables": [
+                    {
+                        "id": "t",
+                        "title": "t",
+                        "paper": {"thex-99": {"c": 0.1}},
+                        "columns": [{"id": "c", "label": "c", "split": "test_with_global"}],
+                    }
+                ]
+            },
+            "thex-99",
+        ),
+        (
+            {
+                "verdicts": [
+                    {"kind": "beats", "id": "v", "question": "?", "a": ["rwkv"], "b": ["gpt2"]}
+                ]
+            },
+            "rwkv",
+        ),
+        (
+            {"axes": [{"name": "n", "key": "GLOBALVAR_COUNT", "values": {"tiny": [1]}}]},
+            "no values for scale",
+        ),
+    ],
+)
+def test_dangling_references_are_errors(extra: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        spec_from_mapping(_minimal(**extra))
+
+
+def test_spec_from_a_yaml_path(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(_minimal(name="mine")))
+    spec = load_spec(str(path))
+    assert spec.name == "mine" and spec.scale("tiny").train["steps"] > 0  # defaults merged
+
+
+def test_deep_merge_merges_mappings_and_null_deletes() -> None:
+    base = {"a": {"x": 1, "y": 2}, "l": [1, 2], "k": 1}
+    assert deep_merge(base, {"a": {"y": 3, "z": 4}, "l": [9], "k": None}) == {
+        "a": {"x": 1, "y": 3, "z": 4},
+        "l": [9],
+    }
+    assert base == {"a": {"x": 1, "y": 2}, "l": [1, 2], "k": 1}  # not mutated
+
+
+def test_a_token_task_spec_with_an_lr_sweep_fits_the_schema() -> None:
+    """Room for the mqar/listops specs: another task, accuracy metrics, best lr kept."""
+    from lolameme.experiments.cell import data_config
+
+    spec = spec_from_mapping(
+        {
+            "name": "mqar_like",
+            "title": "t",
+            "paper": {"refs": ["Zoology Figure 2"]},
+            "task": "mqar",
+            "data": {"preset": "smoke"},
+            "models": ["attention*2", "base_conv*2"],
+            "axes": [
+                {"name": "lr", "label": "learning rate", "train_key": "lr", "values": [1e-3, 3e-3]}
+            ],
+            "splits": ["test"],
+            "select_best": {"axis": "lr", "metric": "token_accuracy", "split": "test"},
+            "tables": [
+                {
+                    "id": "acc",
+                    "title": "accuracy",
+                    "columns": [
+                        {
+                            "id": "acc",
+                            "label": "accuracy",
+                            "metric": "token_accuracy",
+                            "split": "test",
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    cells = expand(spec, "smoke")
+    assert len(cells) == 4
+    assert {c.train["lr"] for c in cells} == {1e-3, 3e-3}
+    assert all(c.data.overrides == {} for c in cells)  # no LoLa/MeMe knobs leak in
+    assert data_config(cells[0].data).num_kv_pairs > 0
