@@ -22,7 +22,7 @@ and leaving the one it was given intact (true of every mixer; tested for each pr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,14 +48,14 @@ class Decoded:
 
 
 def _ce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Per-row sums of cross-entropy over ``targets`` (``-100`` ignored)."""
+    """Cross-entropy of each target (same shape as ``targets``; 0 where ``-100``)."""
     ce = F.cross_entropy(
         logits.float().flatten(0, -2),
         targets.flatten(),
         ignore_index=IGNORE_INDEX,
         reduction="none",
     )
-    return ce.view(targets.shape).reshape(targets.shape[0], -1).sum(1)
+    return ce.view(targets.shape)
 
 
 def _padded(rows: Sequence[Sequence[int]], device: torch.device) -> torch.Tensor:
@@ -101,17 +101,24 @@ def _score_answers(
     state: object,
     answers: torch.Tensor,
     cached: bool,
-) -> torch.Tensor:
-    """Summed cross-entropy of each row's answer under teacher forcing."""
-    total = _ce(last_logits, answers[:, 0])
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cross-entropy and argmax hits ``[B, A]`` of each answer token, teacher-forced."""
     if cached:
+        steps = [last_logits]
         for t in range(answers.shape[1] - 1):
             logits, state = model.step(answers[:, t].clamp(min=0), state)
-            total += _ce(logits, answers[:, t + 1])
-    elif answers.shape[1] > 1:
-        logits = model(torch.cat([ids, answers[:, :-1].clamp(min=0)], dim=1))
-        total += _ce(logits[:, ids.shape[1] :], answers[:, 1:])
-    return total
+            steps.append(logits)
+        logits = torch.stack(steps, dim=1)
+    else:
+        full = model(torch.cat([ids, answers[:, :-1].clamp(min=0)], dim=1))
+        logits = full[:, ids.shape[1] - 1 :]
+    return _ce(logits, answers), logits.argmax(-1) == answers
+
+
+# Called per scored batch with the whole teacher-forced sequence: inputs, targets,
+# per-position cross-entropy and argmax hits (all [B, L]), and the index of the first
+# answer target (earlier targets are the prompt's own next tokens).
+ScoreHook = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, int], None]
 
 
 def decode(
@@ -121,13 +128,15 @@ def decode(
     max_new_tokens: int,
     eos_id: int,
     answers: Sequence[Sequence[int]] | None = None,
+    on_scored: ScoreHook | None = None,
     batch_size: int = 256,
     device: torch.device | None = None,
     cached: bool = True,
     progress: bool = False,
     desc: str = "decode",
 ) -> Decoded:
-    """Greedy continuations of ``prompts``; with ``answers``, also their teacher-forced loss."""
+    """Greedy continuations of ``prompts``; with ``answers``, also their teacher-forced loss
+    (and ``on_scored`` sees every scored batch, e.g. for the recall-gap tally)."""
     from tqdm.auto import tqdm
 
     device = device or next(model.parameters()).device
@@ -152,12 +161,23 @@ def decode(
                 logits, state = model.prefill(ids) if cached else (model(ids), None)
                 last = logits[:, -1]
                 if answers is not None:
-                    out.prompt_loss[chunk] = _ce(logits[:, :-1], ids[:, 1:]).cpu().numpy()
-                    out.prompt_n[chunk] = length - 1
+                    prompt_ce = _ce(logits[:, :-1], ids[:, 1:])
                     targets = _padded([answers[i] for i in chunk], device)
-                    score = _score_answers(model, ids, last, state, targets, cached)
-                    out.answer_loss[chunk] = score.double().cpu().numpy()
+                    answer_ce, answer_hits = _score_answers(
+                        model, ids, last, state, targets, cached
+                    )
+                    out.prompt_loss[chunk] = prompt_ce.sum(1).double().cpu().numpy()
+                    out.prompt_n[chunk] = length - 1
+                    out.answer_loss[chunk] = answer_ce.sum(1).double().cpu().numpy()
                     out.answer_n[chunk] = [len(answers[i]) for i in chunk]
+                    if on_scored is not None:
+                        on_scored(
+                            torch.cat([ids, targets[:, :-1].clamp(min=0)], dim=1),
+                            torch.cat([ids[:, 1:], targets], dim=1),
+                            torch.cat([prompt_ce, answer_ce], dim=1),
+                            torch.cat([logits[:, :-1].argmax(-1) == ids[:, 1:], answer_hits], 1),
+                            length - 1,
+                        )
                 limit = max_new_tokens
                 if answers is not None:
                     limit = min(limit, max(len(answers[i]) for i in chunk) + ANSWER_SLACK)

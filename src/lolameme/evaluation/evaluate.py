@@ -12,7 +12,8 @@ and the full evaluation of a finished run, so both report the same numbers.
   labelled positions and ``em`` the share of sequences with every labelled position right.
 - Both: zoology's recall-gap split of the same teacher-forced predictions
   (:mod:`lolameme.evaluation.recall`), ``ar_hits`` and ``other``, each
-  ``{"loss", "acc", "count"}``.
+  ``{"loss", "acc", "count"}``; for text it is tallied inside the decoding pass, over
+  the positions the run's loss counts.
 """
 
 from __future__ import annotations
@@ -89,10 +90,27 @@ def evaluate_text(
     """Predictions frame (program, label, prediction, correct, metadata) and a summary."""
     programs = [str(p) for p in frame["program"]]
     labels = [str(label) for label in frame["label"]]
+    recall = RecallTally()
+
+    def tally(
+        inputs: torch.Tensor,
+        targets: torch.Tensor,
+        ce: torch.Tensor,
+        hits: torch.Tensor,
+        answer_from: int,
+    ) -> None:
+        """Count the positions the run's loss counts: all, or the answer only."""
+        mask = None
+        if codec.loss == "answer":
+            mask = torch.arange(targets.shape[1], device=targets.device) >= answer_from
+            mask = mask.expand_as(targets)
+        recall.add(inputs, targets, ce, hits, mask)
+
     decoded = decode(
         model,
         codec.prompts(programs),
         answers=codec.answers(labels),
+        on_scored=tally,
         max_new_tokens=max_new_tokens,
         eos_id=codec.eos_id,
         batch_size=batch_size,
@@ -105,17 +123,6 @@ def evaluate_text(
         loss = _mean(decoded.prompt_loss + decoded.answer_loss, decoded.prompt_n + decoded.answer_n)
     else:
         loss = _mean(decoded.answer_loss, decoded.answer_n)
-    # The recall-gap split needs every position's teacher-forced prediction: one more
-    # forward pass (decoding only scores the answer and the prompt's loss).
-    recall = RecallTally()
-    forward_stats(
-        model,
-        codec.encode(frame),
-        pad_id=codec.pad_id,
-        batch_size=batch_size,
-        device=device,
-        recall=recall,
-    )
     out = frame.reset_index(drop=True).copy()
     out["label"] = labels
     out["prediction"] = predictions
