@@ -12,7 +12,7 @@ from lolameme.errors import ConfigError
 from lolameme.experiments.grid import expand
 from lolameme.experiments.registry import load_spec, spec_from_mapping
 
-HYBRID = "base_conv@64,sparse_attention@64"
+HYBRID = "base_conv@64*2,sparse_attention@64,base_conv@64"
 
 
 def test_zoology_mqar_trains_the_zoo_on_mqar() -> None:
@@ -20,14 +20,14 @@ def test_zoology_mqar_trains_the_zoo_on_mqar() -> None:
     assert spec.task == "mqar" and spec.splits == ["test"]
     assert spec.models == [
         "attention@64*2",
-        "base_conv@64*2",
-        "hyena@64*2",
-        "h3@64*2",
-        "rwkv@64*2",
+        "base_conv@64*4",
+        "hyena@64*4",
+        "h3@64*4",
+        "rwkv@64*4",
         HYBRID,
     ]
     gap = next(v for v in spec.verdicts if v.kind == "gap_closed")
-    assert (gap.model, gap.low, gap.high) == (HYBRID, "base_conv@64*2", "attention@64*2")
+    assert (gap.model, gap.low, gap.high) == (HYBRID, "base_conv@64*4", "attention@64*2")
     cells = expand(spec, "tiny")
     assert len(cells) == 6 and cells[0].data.preset == "mqar-small"
     # token data: the LoLa/MeMe text settings of the shared tiny defaults are removed
@@ -64,7 +64,7 @@ def test_smoke_run_records_the_recall_split_and_reports_the_gap(tmp_path: Path) 
     from lolameme.reporting.report import write_report
     from lolameme.reporting.results import read_results
 
-    models = ["attention@64*2", "base_conv@64*2", HYBRID]
+    models = ["attention@64*2", "base_conv@64*4", HYBRID]
     summary = run_experiment("zoology_mqar", "smoke", tmp_path, models=models, progress=False)
     assert summary.ok == summary.cells == 3, summary.failed
     rows = read_results(tmp_path)

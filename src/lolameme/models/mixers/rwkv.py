@@ -18,8 +18,8 @@ block on the normalised input ``h = LN x`` it receives and returns the change it
 makes: ``a + c(LN(h + a))`` with ``a = time_mix(h)``. The block's GPT-2 MLP still
 follows. Hence ``rwkv`` has the time mixing of RWKV-4 and the feed-forward capacity
 of both RWKV and the other lolameme layers; ``channel_mix_ratio=0`` removes the
-channel mixing, leaving time mixing followed by the block's MLP (zoology's setup,
-whose RWKV configurations pair the time mixer with a plain MLP as state mixer).
+channel mixing, leaving time mixing followed by the block's MLP (zoology's MQAR
+configurations use the RWKV time mixer alone as their sequence mixer).
 
 Init follows RWKV-4: decays spread over channels from fast to slow, deeper layers
 slower; time-mix coefficients from 0 to 1 over channels. The model's GPT-2 init then
