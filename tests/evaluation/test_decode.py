@@ -106,3 +106,31 @@ def test_stopping_after_the_longest_label_changes_no_exact_match() -> None:
     flags = [right(c, a) for c, a in zip(capped.tokens, answers, strict=True)]
     assert flags == [right(f, a) for f, a in zip(free, answers, strict=True)]
     assert 20 <= sum(flags) <= 30
+
+
+@pytest.mark.parametrize("loss", ["full", "answer"])
+def test_recall_gap_from_the_decoding_pass_equals_a_separate_forward(loss: str) -> None:
+    import pandas as pd
+
+    from lolameme.evaluation.evaluate import evaluate_text
+    from lolameme.evaluation.recall import RecallTally
+    from lolameme.training.batching import TextCodec
+    from lolameme.training.tokenizer import train_char
+
+    rng = np.random.default_rng(0)
+    values = rng.integers(-99, 999, 24)
+    programs = [f"a = {v};b = a;print({'ab'[i % 2]})" for i, v in enumerate(values)]
+    frame = pd.DataFrame({"program": programs, "label": [str(v) for v in values]})
+    codec = TextCodec(train_char([*programs, "-0123456789"]), loss)  # type: ignore[arg-type]
+    torch.manual_seed(0)
+    model = build_model("gpt2", scale="smoke", vocab_size=codec.vocab_size, max_seq_len=64)
+    device = torch.device("cpu")
+    _, summary = evaluate_text(model, codec, frame, max_new_tokens=8, batch_size=5, device=device)
+    separate = RecallTally()
+    forward_stats(
+        model, codec.encode(frame), pad_id=0, batch_size=7, device=device, recall=separate
+    )
+    for group, expected in separate.summary().items():
+        assert summary[group]["count"] == expected["count"] > 0
+        assert summary[group]["acc"] == pytest.approx(expected["acc"])
+        assert summary[group]["loss"] == pytest.approx(expected["loss"], rel=1e-4)

@@ -246,3 +246,15 @@ def test_overwrite_replaces_a_run_only_once_the_new_one_can_start(
     assert [p.name for p in (out / "checkpoints").iterdir() if p.name.startswith("step")] == [
         "step-00000002"
     ]
+
+
+def test_resume_with_a_foreign_tokenizer_is_one_error(
+    copy_dataset: Callable, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lolameme.training.tokenizer import train_char
+
+    data, out = copy_dataset(64, 8), tmp_path / "run"
+    main(_train_args(data, out, *MODEL, "--stop-after", "2"))
+    train_char(["only these letters"]).save(out / "tokenizer.json")
+    code, err = _cli(["train", "--out", str(out), "--resume", "-q"], capsys)
+    assert code != 0 and err.startswith("error: tokenizer/vocab mismatch") and "\n" not in err

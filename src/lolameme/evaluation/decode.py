@@ -18,13 +18,11 @@ Both start from the same prefill state, which relies on ``step`` returning a new
 and leaving the one it was given intact (true of every mixer; tested for each preset).
 ``cached=False`` recomputes the whole sequence at every step instead: the baseline of
 ``benchmarks/bench_eval.py``, and the path for models without incremental decoding.
-The per-position losses of the teacher-forced pass can also feed a
-:class:`~lolameme.evaluation.recall.RecallTally` (AR hits vs other tokens).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,7 +30,6 @@ import torch
 import torch.nn.functional as F
 
 from lolameme.data.store import IGNORE_INDEX
-from lolameme.evaluation.recall import RecallTally
 from lolameme.training.precision import autocast
 
 ANSWER_SLACK = 2
@@ -50,15 +47,15 @@ class Decoded:
     answer_n: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
-def _scores(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-position cross-entropy (0 where ``-100``) and argmax hits, shaped like ``targets``."""
+def _ce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of each target (same shape as ``targets``; 0 where ``-100``)."""
     ce = F.cross_entropy(
         logits.float().flatten(0, -2),
         targets.flatten(),
         ignore_index=IGNORE_INDEX,
         reduction="none",
     )
-    return ce.view(targets.shape), logits.argmax(-1) == targets
+    return ce.view(targets.shape)
 
 
 def _padded(rows: Sequence[Sequence[int]], device: torch.device) -> torch.Tensor:
@@ -105,34 +102,23 @@ def _score_answers(
     answers: torch.Tensor,
     cached: bool,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-position cross-entropy and argmax hits of the answers under teacher forcing."""
-    scores = [_scores(last_logits.unsqueeze(1), answers[:, :1])]
+    """Cross-entropy and argmax hits ``[B, A]`` of each answer token, teacher-forced."""
     if cached:
+        steps = [last_logits]
         for t in range(answers.shape[1] - 1):
             logits, state = model.step(answers[:, t].clamp(min=0), state)
-            scores.append(_scores(logits.unsqueeze(1), answers[:, t + 1 : t + 2]))
-    elif answers.shape[1] > 1:
-        logits = model(torch.cat([ids, answers[:, :-1].clamp(min=0)], dim=1))
-        scores.append(_scores(logits[:, ids.shape[1] :], answers[:, 1:]))
-    ce, hits = zip(*scores, strict=True)
-    return torch.cat(ce, dim=1), torch.cat(hits, dim=1)
+            steps.append(logits)
+        logits = torch.stack(steps, dim=1)
+    else:
+        full = model(torch.cat([ids, answers[:, :-1].clamp(min=0)], dim=1))
+        logits = full[:, ids.shape[1] - 1 :]
+    return _ce(logits, answers), logits.argmax(-1) == answers
 
 
-def _tally(
-    recall: RecallTally,
-    ids: torch.Tensor,
-    answers: torch.Tensor,
-    ce: torch.Tensor,
-    hits: torch.Tensor,
-    with_prompt: bool,
-) -> None:
-    """Hand the whole teacher-forced sequence ``prompt + answer`` to ``recall``."""
-    sequence = torch.cat([ids, answers], dim=1)  # answers are padded with -100 at the end
-    inputs, targets = sequence[:, :-1].clamp(min=0), sequence[:, 1:]
-    mask = torch.ones_like(targets, dtype=torch.bool)
-    if not with_prompt:
-        mask[:, : ids.shape[1] - 1] = False
-    recall.add(inputs, targets, ce, hits, mask)
+# Called per scored batch with the whole teacher-forced sequence: inputs, targets,
+# per-position cross-entropy and argmax hits (all [B, L]), and the index of the first
+# answer target (earlier targets are the prompt's own next tokens).
+ScoreHook = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, int], None]
 
 
 def decode(
@@ -142,19 +128,15 @@ def decode(
     max_new_tokens: int,
     eos_id: int,
     answers: Sequence[Sequence[int]] | None = None,
+    on_scored: ScoreHook | None = None,
     batch_size: int = 256,
     device: torch.device | None = None,
     cached: bool = True,
     progress: bool = False,
     desc: str = "decode",
-    recall: RecallTally | None = None,
-    recall_prompt: bool = True,
 ) -> Decoded:
-    """Greedy continuations of ``prompts``; with ``answers``, also their teacher-forced loss.
-
-    ``recall`` (with ``answers``) receives every teacher-forced prediction, those of
-    the prompt only if ``recall_prompt``.
-    """
+    """Greedy continuations of ``prompts``; with ``answers``, also their teacher-forced loss
+    (and ``on_scored`` sees every scored batch, e.g. for the recall-gap tally)."""
     from tqdm.auto import tqdm
 
     device = device or next(model.parameters()).device
@@ -179,16 +161,23 @@ def decode(
                 logits, state = model.prefill(ids) if cached else (model(ids), None)
                 last = logits[:, -1]
                 if answers is not None:
-                    prompt_ce, prompt_hits = _scores(logits[:, :-1], ids[:, 1:])
-                    out.prompt_loss[chunk] = prompt_ce.sum(1).cpu().numpy()
-                    out.prompt_n[chunk] = length - 1
+                    prompt_ce = _ce(logits[:, :-1], ids[:, 1:])
                     targets = _padded([answers[i] for i in chunk], device)
-                    ce, hits = _score_answers(model, ids, last, state, targets, cached)
-                    out.answer_loss[chunk] = ce.sum(1).double().cpu().numpy()
+                    answer_ce, answer_hits = _score_answers(
+                        model, ids, last, state, targets, cached
+                    )
+                    out.prompt_loss[chunk] = prompt_ce.sum(1).double().cpu().numpy()
+                    out.prompt_n[chunk] = length - 1
+                    out.answer_loss[chunk] = answer_ce.sum(1).double().cpu().numpy()
                     out.answer_n[chunk] = [len(answers[i]) for i in chunk]
-                    if recall is not None:
-                        ce, hits = torch.cat([prompt_ce, ce], 1), torch.cat([prompt_hits, hits], 1)
-                        _tally(recall, ids, targets, ce, hits, recall_prompt)
+                    if on_scored is not None:
+                        on_scored(
+                            torch.cat([ids, targets[:, :-1].clamp(min=0)], dim=1),
+                            torch.cat([ids[:, 1:], targets], dim=1),
+                            torch.cat([prompt_ce, answer_ce], dim=1),
+                            torch.cat([logits[:, :-1].argmax(-1) == ids[:, 1:], answer_hits], 1),
+                            length - 1,
+                        )
                 limit = max_new_tokens
                 if answers is not None:
                     limit = min(limit, max(len(answers[i]) for i in chunk) + ANSWER_SLACK)

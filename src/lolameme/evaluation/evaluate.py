@@ -10,9 +10,10 @@ and the full evaluation of a finished run, so both report the same numbers.
   decoding pass itself (see :mod:`lolameme.evaluation.decode`).
 - ``tokens`` splits (MQAR): no decoding; ``token_accuracy`` is argmax accuracy over the
   labelled positions and ``em`` the share of sequences with every labelled position right.
-- Both: zoology's recall-gap split of the same teacher-forced predictions that the
-  ``loss`` averages (:mod:`lolameme.evaluation.recall`), ``ar_hits`` and ``other``,
-  each ``{"loss", "acc", "count"}``.
+- Both: zoology's recall-gap split of the same teacher-forced predictions
+  (:mod:`lolameme.evaluation.recall`), ``ar_hits`` and ``other``, each
+  ``{"loss", "acc", "count"}``; for text it is tallied inside the decoding pass, over
+  the positions the run's loss counts.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ def forward_stats(
     recall: RecallTally | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-row sums over labelled positions: ``loss`` (cross-entropy), ``n`` (positions)
-    and ``correct`` (argmax hits). One teacher-forced forward pass per batch; ``recall``,
-    if given, receives every batch (AR hits vs other tokens)."""
+    and ``correct`` (argmax hits). One teacher-forced forward pass per batch.
+    ``recall``, if given, also receives every batch (AR hits vs other tokens)."""
     rows = len(encoded)
     stats = {k: np.zeros(rows) for k in ("loss", "n", "correct")}
     was_training = model.training
@@ -90,18 +91,32 @@ def evaluate_text(
     programs = [str(p) for p in frame["program"]]
     labels = [str(label) for label in frame["label"]]
     recall = RecallTally()
+
+    def tally(
+        inputs: torch.Tensor,
+        targets: torch.Tensor,
+        ce: torch.Tensor,
+        hits: torch.Tensor,
+        answer_from: int,
+    ) -> None:
+        """Count the positions the run's loss counts: all, or the answer only."""
+        mask = None
+        if codec.loss == "answer":
+            mask = torch.arange(targets.shape[1], device=targets.device) >= answer_from
+            mask = mask.expand_as(targets)
+        recall.add(inputs, targets, ce, hits, mask)
+
     decoded = decode(
         model,
         codec.prompts(programs),
         answers=codec.answers(labels),
+        on_scored=tally,
         max_new_tokens=max_new_tokens,
         eos_id=codec.eos_id,
         batch_size=batch_size,
         device=device,
         progress=progress,
         desc=desc,
-        recall=recall,
-        recall_prompt=codec.loss == "full",  # the positions the loss averages over
     )
     predictions = [codec.decode_answer(ids) for ids in decoded.tokens]
     if codec.loss == "full":

@@ -116,6 +116,11 @@ class _Run:
         if saved is not None:
             _check_resume(saved, config, self.fingerprint)
         self.data: Prepared = prepare(config, info, self.out if saved else None, dist)
+        if saved is not None and saved["vocab_size"] != self.data.codec.vocab_size:
+            raise TrainingError(
+                f"tokenizer/vocab mismatch: {self.out} was trained with {saved['vocab_size']} "
+                f"tokens, its tokenizer now has {self.data.codec.vocab_size}"
+            )
         self.model = run_files.build_model(
             config.model,
             scale=config.scale,

@@ -22,6 +22,7 @@ from lolameme.models.mixers.base import Mixer
 class CausalSelfAttention(Mixer):
     name = "attention"
     position_aware = False
+    default_num_heads = 12
 
     def __init__(
         self, d_model: int, layer_idx: int, n_layers: int, *, l_max: int, num_heads: int = 12
@@ -35,7 +36,7 @@ class CausalSelfAttention(Mixer):
 
     @classmethod
     def config_problem(cls, d_model: int, kwargs: Mapping[str, Any]) -> str | None:
-        heads = kwargs.get("num_heads", 12)
+        heads = kwargs.get("num_heads", cls.default_num_heads)
         if not isinstance(heads, int) or heads <= 0 or d_model % heads:
             return f"width {d_model} is not divisible into num_heads={heads} heads"
         return None

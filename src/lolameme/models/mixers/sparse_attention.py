@@ -18,14 +18,11 @@ lengths we train on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lolameme.models.mixers.base import Mixer
+from lolameme.models.mixers.attention import CausalSelfAttention
 
 
 def repeated_bigram_mask(token_ids: Tensor) -> Tensor:
@@ -37,27 +34,18 @@ def repeated_bigram_mask(token_ids: Tensor) -> Tensor:
     return F.pad(same & earlier, (1, 0))  # shift columns s -> j = s + 1, j = 0 never
 
 
-class RepeatedBigramAttention(Mixer):
+class RepeatedBigramAttention(CausalSelfAttention):
+    """Attention's projections (``c_attn``, ``c_proj``, head checks) with its own pattern."""
+
     name = "sparse_attention"
     position_aware = False
     needs_token_ids = True
+    default_num_heads = 1
 
     def __init__(
         self, d_model: int, layer_idx: int, n_layers: int, *, l_max: int, num_heads: int = 1
     ) -> None:
-        super().__init__(d_model, layer_idx, n_layers, l_max=l_max)
-        if problem := self.config_problem(d_model, {"num_heads": num_heads}):
-            raise ValueError(problem)
-        self.num_heads = num_heads
-        self.c_attn = nn.Linear(d_model, 3 * d_model)
-        self.c_proj = nn.Linear(d_model, d_model)
-
-    @classmethod
-    def config_problem(cls, d_model: int, kwargs: Mapping[str, Any]) -> str | None:
-        heads = kwargs.get("num_heads", 1)
-        if not isinstance(heads, int) or heads <= 0 or d_model % heads:
-            return f"width {d_model} is not divisible into num_heads={heads} heads"
-        return None
+        super().__init__(d_model, layer_idx, n_layers, l_max=l_max, num_heads=num_heads)
 
     def _heads(self, x: Tensor) -> Tensor:
         """(B, L, D) -> (B, H, L, D/H)."""
