@@ -58,6 +58,24 @@ def test_bpe_merges_frequent_pieces() -> None:
     assert len(BPE.encode_batch([program])[0]) < len(program) / 2
 
 
+def test_bpe_spells_a_name_the_same_wherever_it_occurs() -> None:
+    """A name read after ' = ', after '(' or at a statement start is one token sequence."""
+    ids = [BPE.encode_batch([text])[0] for text in ("tmrGk", " = tmrGk;", "(tmrGk", ";tmrGk")]
+    name = ids[0]
+    assert len(name) == 1  # frequent in the corpus: merged whole
+    for other in ids[1:]:
+        assert any(other[i : i + len(name)] == name for i in range(len(other)))
+
+
+def test_bpe_splits_numbers_into_the_digits_the_answer_uses() -> None:
+    program = BPE.encode_batch(["oZ = (24 * 3);"])[0]
+    digit = {d: BPE.encode_batch([d])[0] for d in "2437"}
+    assert all(len(ids) == 1 for ids in digit.values())
+    for d in "243":
+        assert digit[d][0] in program
+    assert BPE.encode_batch(["-48"])[0][-2:] == [digit["4"][0], BPE.encode_batch(["8"])[0][0]]
+
+
 def test_save_and_load_keep_the_vocabulary(tmp_path: Path) -> None:
     for tokenizer in (BPE, CHAR):
         tokenizer.save(tmp_path / "tokenizer.json")

@@ -84,13 +84,24 @@ def train_tokenizer(
     raise ConfigError(f"unknown tokenizer '{kind}' (valid: bpe, char)")
 
 
+# BPE merges happen only inside these pieces: a name, one digit, or a run of other
+# characters. GPT-2's own split glues a leading space to a word (" x" and "x" become
+# different tokens) and merges digits freely ("7;", " 12"), so a variable read after
+# " = " would not be the token it was assigned as, and a constant in the program would
+# not be the token the answer spells. Splitting names whole and digits one by one (as
+# LLaMA does) keeps every name one token sequence wherever it occurs, and makes the
+# answer's digits the program's digits: a tiny model then has a lookup to learn, not a
+# spelling table.
+PIECES = r"[A-Za-z_]+|[0-9]|[^A-Za-z_0-9]+"
+
+
 def train_bpe(texts: Iterable[str], vocab_size: int) -> TextTokenizer:
     """Byte-level BPE: every byte is in the alphabet, so no text is ever unknown.
 
     The vocabulary may end up smaller than ``vocab_size`` when the corpus has fewer
     useful merges (pairs seen at least twice); the model is sized from the result.
     """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
     alphabet = pre_tokenizers.ByteLevel.alphabet()
     if vocab_size < len(alphabet) + len(SPECIAL_TOKENS):
@@ -99,7 +110,12 @@ def train_bpe(texts: Iterable[str], vocab_size: int) -> TextTokenizer:
             f"(at least {len(alphabet) + len(SPECIAL_TOKENS)})"
         )
     hf = Tokenizer(models.BPE())
-    hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    hf.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(PIECES), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     hf.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
