@@ -1,10 +1,11 @@
 """Evaluation and training speed on CPU: cached greedy decoding against full recompute.
 
 Part 1 (the issue's target: 10,000 test items in under 30 s on a tiny model): the
-complete text evaluation of ``lolameme eval`` (prompt encoding, batched greedy decoding
-with ``prefill``/``step`` and teacher-forced scoring in the same pass, exact match,
-metadata breakdown) on 10,000 items of the generator's ``tiny`` preset (LoLa-like
-look-alikes when the generator is missing). The model is untrained, so no row stops
+complete text evaluation of ``lolameme eval`` (prompt encoding, one ``prefill`` per
+batch over prompt + label that scores the label teacher-forced, greedy decoding with
+``step`` from the prompt's state, exact match, metadata breakdown) on 10,000 items
+of the generator's ``tiny`` preset (LoLa-like look-alikes when the generator is
+missing). The model is untrained, so no row stops
 early at ``<eos>``: every batch decodes to its label-derived limit, the worst case.
 Wall and CPU seconds are printed: on a machine shared with other jobs, wall time
 includes waiting for a core. The same prompts are then decoded

@@ -26,6 +26,7 @@ PAPER_SPECS = {
     "operator_pretraining": "Table 2",
     "long_input": "Table 3",
     "multi_language": "Table 4",
+    "listops": "Table 5",
 }
 
 
@@ -78,6 +79,27 @@ def test_tables_carry_the_papers_numbers_for_every_row() -> None:
     table6 = load_spec("thex_variations_meme").tables[0]
     assert table6.paper["thex-13"]["with_global"] == (0.2148, 0.0659)
     assert load_spec("layer_scan").tables[0].paper["thex-14"]["with_global"] == 0.3369
+    table5 = load_spec("listops").tables[0]
+    assert table5.paper["thex-4"]["em"] == 0.362 and table5.paper["hyena"]["em"] == 0.185
+
+
+def test_listops_runs_the_table5_models_on_its_own_task_at_every_scale() -> None:
+    spec = load_spec("listops")
+    assert spec.task == "listops" and spec.splits == ["test"]
+    presets = {"smoke": "smoke", "tiny": "listops-small", "paper": "listops-lra"}
+    for scale, preset in presets.items():
+        cells = expand(spec, scale)
+        assert {c.model for c in cells} == {
+            "gpt2",
+            "hyena",
+            "thex-1",
+            "thex-4",
+            "thex-13",
+            "thex-15",
+        }
+        assert {c.data.preset for c in cells} == {preset}
+        assert all(not c.data.overrides for c in cells)  # no LoLa knobs leak in
+    assert {c.train["epochs"] for c in expand(spec, "paper")} == {1}
     assert load_spec("operator_pretraining").tables[0].paper["hyena"]["with"] == (0.6726, 0.0239)
     assert load_spec("long_input").tables[0].paper["hyena"]["with_global"] == 0.044
     assert load_spec("multi_language").tables[0].paper["thex-13"]["sample_mix"] == 0.738

@@ -31,6 +31,13 @@ def test_prefill_then_step_equals_forward(spec: str, scramble) -> None:
             assert torch.allclose(logits, full[:, t], atol=tolerance), t
         with pytest.raises(ValueError, match="max_seq_len"):
             model.step(ids[:, 0], state)
+        # keep: logits of the whole sequence, and the state after its first 7 positions
+        logits, state = model.prefill(ids[:, :20], keep=7)
+        assert torch.allclose(logits, full[:, :20], atol=1e-5)
+        assert state.position == 7
+        for t in range(7, 12):
+            logits, state = model.step(ids[:, t], state)
+            assert torch.allclose(logits, full[:, t], atol=tolerance), t
 
 
 def test_greedy_decoding_matches_argmax_of_forward() -> None:

@@ -62,9 +62,14 @@ def test_step_decoding_equals_forward(
     u = torch.randn(3, 20, WIDTH, generator=gen)
     with torch.no_grad():
         full = mixer(u)
-        for prompt in (1, 6):
+        for given, keep in ((1, None), (6, None), (20, 6)):
+            prompt = keep or given
             for decode in (type(mixer), Mixer):  # the mixer's own state and the fallback
-                y, state = decode.prefill(mixer, u[:, :prompt])
+                # keep: one pass over all 20 positions, the state after `keep` of them
+                y, state = decode.prefill(mixer, u[:, :given], keep=keep)
+                if keep is not None:
+                    assert torch.allclose(y, full, atol=1e-4 * (1 + full.abs().max().item()))
+                y = y[:, :prompt]
                 outs = [y] + [None] * (20 - prompt)
                 for t in range(prompt, 20):
                     y_t, state = decode.step(mixer, u[:, t], state)

@@ -6,7 +6,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lolameme.models.ops import ShortCausalConv, causal_conv_last, fft_causal_conv
+from lolameme.models.ops import (
+    History,
+    ShortCausalConv,
+    causal_conv_last,
+    fft_causal_conv,
+    reversed_taps,
+)
 
 
 def direct_causal_conv(u: torch.Tensor, k: torch.Tensor, D: torch.Tensor) -> torch.Tensor:
@@ -58,7 +64,26 @@ def test_causal_conv_last_is_the_newest_output() -> None:
     k = torch.randn(4, 12, generator=gen)
     full = fft_causal_conv(u, k)
     for t in range(1, 10):
-        assert torch.allclose(causal_conv_last(u[..., :t], k), full[..., t - 1], atol=1e-5)
+        got = causal_conv_last(u[..., :t], reversed_taps(k))
+        assert torch.allclose(got, full[..., t - 1], atol=1e-5)
+
+
+def test_history_appends_in_place_and_branches_keep_their_own_past() -> None:
+    start = History(torch.arange(6.0).view(2, 3), dim=1)
+    a1 = start.append(torch.tensor([10.0, 20.0]))
+    a2 = a1.append(torch.tensor([11.0, 21.0]))
+    assert a2._buffer is a1._buffer  # the chain shares one buffer: no copy per step
+    b1 = start.append(torch.tensor([-1.0, -2.0]))  # a branch from an older state
+    b2 = a1.append(torch.tensor([-3.0, -4.0]))  # and one from a1, already extended
+    assert b1._buffer is not a1._buffer and b2._buffer is not a1._buffer
+    assert start.values.tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert a2.values.tolist() == [[0, 1, 2, 10, 11], [3, 4, 5, 20, 21]]
+    assert b1.values.tolist() == [[0, 1, 2, -1], [3, 4, 5, -2]]
+    assert b2.values.tolist() == [[0, 1, 2, 10, -3], [3, 4, 5, 20, -4]]
+    grown = start
+    for i in range(100):  # past any initial capacity
+        grown = grown.append(torch.tensor([float(i), float(-i)]))
+    assert grown.length == 103 and grown.values[0, 3:].tolist() == list(range(100))
 
 
 def test_short_conv_matches_conv1d_and_steps() -> None:

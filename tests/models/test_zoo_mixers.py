@@ -74,8 +74,12 @@ def test_recurrent_decoding_equals_parallel_form(
     ids = torch.randint(0, VOCAB, (3, 26), generator=gen)
     with torch.no_grad():
         full = mixer(u, *ids_for(mixer, ids))
-        for prompt in (1, 9):
-            y, state = mixer.prefill(u[:, :prompt], *ids_for(mixer, ids[:, :prompt]))
+        for prompt, keep in ((1, None), (9, None), (26, 9)):
+            # keep: one pass over all positions, the state after `keep` of them
+            y, state = mixer.prefill(u[:, :prompt], *ids_for(mixer, ids[:, :prompt]), keep=keep)
+            if keep is not None:
+                assert torch.allclose(y, full, atol=1e-4 * (1 + full.abs().max().item()))
+                y, prompt = y[:, :keep], keep
             outs = [y]
             for t in range(prompt, 26):
                 y_t, state = mixer.step(u[:, t], state, *ids_for(mixer, ids[:, t]))

@@ -1,23 +1,26 @@
 """Batched greedy decoding of answers, scored against the labels in the same pass.
 
-Prompts are grouped by token length, so every batch is a rectangle with no padding at
-all: convolutional mixers (Hyena) see absolute positions, and left padding would shift
-them. Each batch goes once through ``model.prefill``; from the state it returns, two
-continuations run one token at a time through ``model.step``:
+Prompts are grouped by token length, so every batch's prompts form a rectangle with no
+padding at all: convolutional mixers (Hyena) see absolute positions, and left padding
+would shift them. Within a group, items are sorted by label length, so a batch's labels
+are of similar length. Each batch then costs one parallel pass and a few steps:
 
-- teacher forcing over the label tokens: with the prompt logits of the prefill, this
-  gives the loss of the whole sequence without a second forward pass;
-- greedy decoding until every row has produced ``<eos>`` or ``max_new_tokens``. When
-  the labels are known, a batch stops earlier, ``ANSWER_SLACK`` tokens after its
-  longest label + ``<eos>``: an item is right only if its first ``len(label) + 1``
-  tokens are the label and ``<eos>``, so later tokens cannot change any exact match
-  (the slack covers a model spelling a label in more, non-canonical BPE tokens).
-  For an untrained model, which never stops, this halves the decoding steps.
+- ``model.prefill`` over the prompt followed by its label tokens (right-padded, which
+  a causal model never sees from earlier positions), with ``keep`` = the prompt length:
+  its logits give the teacher-forced loss of the whole sequence, and the state it
+  returns is the one after the prompt alone;
+- greedy decoding from that state, one token at a time through ``model.step``, until
+  every row has produced ``<eos>`` or ``max_new_tokens``. When the labels are known, a
+  batch stops earlier, ``ANSWER_SLACK`` tokens after its longest label + ``<eos>``: an
+  item is right only if its first ``len(label) + 1`` tokens are the label and
+  ``<eos>``, so later tokens cannot change any exact match (the slack covers a model
+  spelling a label in more, non-canonical BPE tokens). For an untrained model, which
+  never stops, this halves the decoding steps.
 
-Both start from the same prefill state, which relies on ``step`` returning a new state
-and leaving the one it was given intact (true of every mixer; tested for each preset).
-``cached=False`` recomputes the whole sequence at every step instead: the baseline of
-``benchmarks/bench_eval.py``, and the path for models without incremental decoding.
+Scoring inside the prefill replaced teacher-forced steps (one step per label token,
+much dearer per token than a parallel pass). ``cached=False`` recomputes the whole
+sequence at every step instead: the baseline of ``benchmarks/bench_eval.py``, and the
+path for models without incremental decoding.
 """
 
 from __future__ import annotations
@@ -94,27 +97,6 @@ def _greedy(
     return torch.stack(generated, dim=1).cpu()
 
 
-def _score_answers(
-    model: torch.nn.Module,
-    ids: torch.Tensor,
-    last_logits: torch.Tensor,
-    state: object,
-    answers: torch.Tensor,
-    cached: bool,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Cross-entropy and argmax hits ``[B, A]`` of each answer token, teacher-forced."""
-    if cached:
-        steps = [last_logits]
-        for t in range(answers.shape[1] - 1):
-            logits, state = model.step(answers[:, t].clamp(min=0), state)
-            steps.append(logits)
-        logits = torch.stack(steps, dim=1)
-    else:
-        full = model(torch.cat([ids, answers[:, :-1].clamp(min=0)], dim=1))
-        logits = full[:, ids.shape[1] - 1 :]
-    return _ce(logits, answers), logits.argmax(-1) == answers
-
-
 # Called per scored batch with the whole teacher-forced sequence: inputs, targets,
 # per-position cross-entropy and argmax hits (all [B, L]), and the index of the first
 # answer target (earlier targets are the prompt's own next tokens).
@@ -144,6 +126,8 @@ def decode(
     groups: dict[int, list[int]] = {}
     for i, prompt in enumerate(prompts):
         groups.setdefault(len(prompt), []).append(i)
+    if answers is not None:  # similar label lengths in a batch: similar decoding limits
+        groups = {n: sorted(m, key=lambda i: len(answers[i])) for n, m in groups.items()}
     n = len(prompts)
     out = Decoded([[] for _ in prompts], *(np.zeros(n) for _ in range(4)))
     was_training = model.training
@@ -158,24 +142,32 @@ def decode(
             for start in range(0, len(members), batch_size):
                 chunk = members[start : start + batch_size]
                 ids = torch.tensor([list(prompts[i]) for i in chunk], device=device)
-                logits, state = model.prefill(ids) if cached else (model(ids), None)
-                last = logits[:, -1]
-                if answers is not None:
-                    prompt_ce = _ce(logits[:, :-1], ids[:, 1:])
+                inputs = ids
+                if answers is not None:  # teacher forcing: the answers ride along
                     targets = _padded([answers[i] for i in chunk], device)
-                    answer_ce, answer_hits = _score_answers(
-                        model, ids, last, state, targets, cached
-                    )
+                    inputs = torch.cat([ids, targets[:, :-1].clamp(min=0)], dim=1)
+                if cached:
+                    logits, state = model.prefill(inputs, keep=length)
+                else:
+                    logits, state = model(inputs), None
+                last = logits[:, length - 1]
+                if answers is not None:
+                    prompt_ce = _ce(logits[:, : length - 1], ids[:, 1:])
+                    answer_logits = logits[:, length - 1 :]
+                    answer_ce = _ce(answer_logits, targets)
+                    answer_hits = answer_logits.argmax(-1) == targets
                     out.prompt_loss[chunk] = prompt_ce.sum(1).double().cpu().numpy()
                     out.prompt_n[chunk] = length - 1
                     out.answer_loss[chunk] = answer_ce.sum(1).double().cpu().numpy()
                     out.answer_n[chunk] = [len(answers[i]) for i in chunk]
                     if on_scored is not None:
                         on_scored(
-                            torch.cat([ids, targets[:, :-1].clamp(min=0)], dim=1),
+                            inputs,
                             torch.cat([ids[:, 1:], targets], dim=1),
                             torch.cat([prompt_ce, answer_ce], dim=1),
-                            torch.cat([logits[:, :-1].argmax(-1) == ids[:, 1:], answer_hits], 1),
+                            torch.cat(
+                                [logits[:, : length - 1].argmax(-1) == ids[:, 1:], answer_hits], 1
+                            ),
                             length - 1,
                         )
                 limit = max_new_tokens

@@ -52,11 +52,14 @@ class Block(nn.Module):
         x = x + self.mixer(self.ln_1(x), *self._ids(token_ids))
         return x + self.mlp(self.ln_2(x))
 
-    def prefill(self, x: Tensor, token_ids: Tensor | None = None) -> tuple[Tensor, Any]:
-        """Like forward on a prompt (B, L, D_in); also return the mixer's decode state."""
+    def prefill(
+        self, x: Tensor, token_ids: Tensor | None = None, keep: int | None = None
+    ) -> tuple[Tensor, Any]:
+        """Like forward on (B, L, D_in); also return the mixer's decode state after the
+        first ``keep`` positions (default: all)."""
         if self.proj_in is not None:
             x = self.proj_in(x)
-        h, state = self.mixer.prefill(self.ln_1(x), *self._ids(token_ids))
+        h, state = self.mixer.prefill(self.ln_1(x), *self._ids(token_ids), keep=keep)
         x = x + h
         return x + self.mlp(self.ln_2(x)), state
 

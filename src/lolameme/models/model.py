@@ -131,17 +131,24 @@ class LanguageModel(nn.Module):
         return self._head(x)
 
     # --- incremental decoding ----------------------------------------------------------
-    def prefill(self, input_ids: Tensor) -> tuple[Tensor, DecodeState]:
-        """Logits (B, L, V) of a prompt and the state that continues it with :meth:`step`.
+    def prefill(self, input_ids: Tensor, keep: int | None = None) -> tuple[Tensor, DecodeState]:
+        """Logits (B, L, V) and the state that continues the first ``keep`` positions
+        (default: all) with :meth:`step`.
 
-        All rows share one length. Call under ``torch.inference_mode()`` when decoding.
+        All rows share one length. With ``keep``, one parallel pass scores a known
+        continuation (teacher-forced, positions ``keep``..) and also starts decoding
+        after the prompt. Call under ``torch.inference_mode()`` when decoding.
         """
+        length = input_ids.shape[1]
+        keep = length if keep is None else keep
+        if not 1 <= keep <= length:
+            raise ValueError(f"keep={keep} must be between 1 and the length {length}")
         x = self._embed(input_ids, 0)
         states = []
         for block in self.blocks:
-            x, state = block.prefill(x, input_ids)
+            x, state = block.prefill(x, input_ids, keep=keep)
             states.append(state)
-        return self._head(x), DecodeState(position=input_ids.shape[1], layers=states)
+        return self._head(x), DecodeState(position=keep, layers=states)
 
     def step(self, token_ids: Tensor, state: DecodeState) -> tuple[Tensor, DecodeState]:
         """Feed one token per row (B,) -> logits (B, V) for the next position, new state."""

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lolameme.models.mixers.base import Mixer
+from lolameme.models.ops import History
 
 
 class CausalSelfAttention(Mixer):
@@ -57,15 +57,16 @@ class CausalSelfAttention(Mixer):
         q, k, v = self._qkv(u)
         return self._out(F.scaled_dot_product_attention(q, k, v, is_causal=True))
 
-    def prefill(self, u: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    def prefill(self, u: Tensor, keep: int | None = None) -> tuple[Tensor, tuple[History, History]]:
         q, k, v = self._qkv(u)
-        return self._out(F.scaled_dot_product_attention(q, k, v, is_causal=True)), (k, v)
+        y = self._out(F.scaled_dot_product_attention(q, k, v, is_causal=True))
+        return y, (History(k[:, :, :keep], dim=2), History(v[:, :, :keep], dim=2))
 
-    def step(self, u_t: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Any]:
+    def step(self, u_t: Tensor, state: tuple[History, History]) -> tuple[Tensor, Any]:
         q, k, v = self._qkv(u_t.unsqueeze(1))
-        keys, values = torch.cat([state[0], k], dim=2), torch.cat([state[1], v], dim=2)
+        keys, values = state[0].append(k[:, :, 0]), state[1].append(v[:, :, 0])
         # one query that may see every cached position: no mask needed
-        y = F.scaled_dot_product_attention(q, keys, values)
+        y = F.scaled_dot_product_attention(q, keys.values, values.values)
         return self._out(y)[:, 0], (keys, values)
 
     def state_size(self, sequence_length: int) -> int:

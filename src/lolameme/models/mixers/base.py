@@ -13,10 +13,10 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import torch
 from torch import Tensor, nn
 
 from lolameme.models.config import SpecError
+from lolameme.models.ops import History
 
 
 class Mixer(nn.Module):
@@ -82,11 +82,17 @@ class Mixer(nn.Module):
         return None
 
     # --- incremental decoding (generic fallback) ------------------------------------
-    def prefill(self, u: Tensor) -> tuple[Tensor, Any]:
-        """Forward over a prompt (B, L, D); also return the state for :meth:`step`."""
-        return self(u), u
+    def prefill(self, u: Tensor, keep: int | None = None) -> tuple[Tensor, Any]:
+        """Forward over a sequence (B, L, D); also return the state for :meth:`step`
+        after its first ``keep`` positions (default: all of them).
+
+        ``keep`` lets one parallel pass both score a known continuation (the outputs
+        past ``keep``, teacher-forced) and start decoding right after the prompt.
+        ``step`` returns a new state and leaves the one it was given usable.
+        """
+        return self(u), History(u[:, :keep], dim=1)
 
     def step(self, u_t: Tensor, state: Any) -> tuple[Tensor, Any]:
         """The output for one new position (B, D) and the updated state."""
-        history = torch.cat([state, u_t.unsqueeze(1)], dim=1)
-        return self(history)[:, -1], history
+        history = state.append(u_t)
+        return self(history.values)[:, -1], history

@@ -16,12 +16,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
 from lolameme.models.filters import ImplicitFilter
 from lolameme.models.mixers.base import Mixer
-from lolameme.models.ops import ShortCausalConv, causal_conv_last, fft_causal_conv
+from lolameme.models.ops import (
+    History,
+    ShortCausalConv,
+    causal_conv_last,
+    fft_causal_conv,
+    reversed_taps,
+)
 
 # zoology's reference configurations alternate short (3) and long (-1) convolutions
 _DEFAULT_KERNELS = [3, -1]
@@ -31,8 +36,8 @@ _DEFAULT_KERNELS = [3, -1]
 class BaseConvState:
     """Short conv: the last k-1 inputs; long conv: all inputs so far and the taps."""
 
-    inputs: Tensor  # (B, D, k-1) or (B, D, T)
-    taps: Tensor | None  # (D, l_max) for the long convolution
+    inputs: Tensor | History  # (B, D, k-1) or, for the long convolution, (B, D, T)
+    taps: Tensor | None  # (D, l_max) reversed (ops.reversed_taps) for the long convolution
 
 
 class BaseConv(Mixer):
@@ -91,23 +96,27 @@ class BaseConv(Mixer):
         conv = self._conv(u.transpose(1, 2)).transpose(1, 2)
         return self.projection(u) * conv + u
 
-    def prefill(self, u: Tensor) -> tuple[Tensor, BaseConvState]:
-        x = u.transpose(1, 2)
+    def prefill(self, u: Tensor, keep: int | None = None) -> tuple[Tensor, BaseConvState]:
+        x = u[:, :keep].transpose(1, 2)
         if self.short_conv is not None:
             state = BaseConvState(inputs=self.short_conv.window(x), taps=None)
         else:
             assert self.filter is not None
-            state = BaseConvState(inputs=x, taps=self.filter(self.l_max))
+            taps = reversed_taps(self.filter(self.l_max))
+            state = BaseConvState(inputs=History(x, dim=-1), taps=taps)
         return self(u), state
 
     def step(self, u_t: Tensor, state: BaseConvState) -> tuple[Tensor, BaseConvState]:
+        inputs: Tensor | History
         if self.short_conv is not None:
+            assert isinstance(state.inputs, Tensor)
             conv, inputs = self.short_conv.step(u_t, state.inputs)
         else:
-            if state.inputs.shape[-1] >= self.l_max:
+            assert isinstance(state.inputs, History) and state.taps is not None
+            if state.inputs.length >= self.l_max:
                 raise ValueError(f"cannot decode past l_max {self.l_max}")
-            inputs = torch.cat([state.inputs, u_t.unsqueeze(-1)], dim=-1)
-            conv = causal_conv_last(inputs, state.taps) + u_t
+            inputs = state.inputs.append(u_t)
+            conv = causal_conv_last(inputs.values, state.taps) + u_t
         return self.projection(u_t) * conv + u_t, BaseConvState(inputs=inputs, taps=state.taps)
 
     def state_size(self, sequence_length: int) -> int:

@@ -89,9 +89,12 @@ class H3(Mixer):
     def forward(self, u: Tensor) -> Tensor:
         return self._run(u)[0]
 
-    def prefill(self, u: Tensor) -> tuple[Tensor, H3State]:
+    def prefill(self, u: Tensor, keep: int | None = None) -> tuple[Tensor, H3State]:
         y, k, kv = self._run(u)
-        return y, H3State(window=self.shift.window(k), ssm=self.ssm.state_after(kv))
+        state = H3State(
+            window=self.shift.window(k[..., :keep]), ssm=self.ssm.state_after(kv[..., :keep])
+        )
+        return y, state
 
     def step(self, u_t: Tensor, state: H3State) -> tuple[Tensor, H3State]:
         q, k, v = self.in_proj(u_t).split(self.d_model, dim=-1)

@@ -19,7 +19,13 @@ from torch import Tensor, nn
 
 from lolameme.models.filters import ImplicitFilter
 from lolameme.models.mixers.base import Mixer
-from lolameme.models.ops import ShortCausalConv, causal_conv_last, fft_causal_conv
+from lolameme.models.ops import (
+    History,
+    ShortCausalConv,
+    causal_conv_last,
+    fft_causal_conv,
+    reversed_taps,
+)
 
 
 @dataclass
@@ -27,8 +33,8 @@ class HyenaState:
     """Decoding state: the short-conv window, the long-conv input history, the taps."""
 
     window: Tensor  # (B, 3D, short_kernel - 1): last in-projections
-    history: Tensor  # (B, D, T): x1 * v at every past position
-    taps: Tensor  # (D, l_max): the long filter, computed once at prefill
+    history: History  # (B, D, T): x1 * v at every past position
+    taps: Tensor  # (D, l_max): the long filter reversed (ops.reversed_taps), once at prefill
 
 
 class Hyena(Mixer):
@@ -71,7 +77,7 @@ class Hyena(Mixer):
         y = x2 * fft_causal_conv(x1 * v, self.filter(length), self.D)
         return self.out_proj(y.transpose(1, 2))
 
-    def prefill(self, u: Tensor) -> tuple[Tensor, HyenaState]:
+    def prefill(self, u: Tensor, keep: int | None = None) -> tuple[Tensor, HyenaState]:
         length = u.shape[1]
         if length > self.l_max:
             raise ValueError(f"sequence length {length} exceeds the filter length {self.l_max}")
@@ -80,17 +86,23 @@ class Hyena(Mixer):
         taps = self.filter(self.l_max)
         history = x1 * v
         y = x2 * fft_causal_conv(history, taps, self.D)
-        state = HyenaState(window=self.short_conv.window(z), history=history, taps=taps)
+        state = HyenaState(
+            window=self.short_conv.window(z[..., :keep]),
+            history=History(history[..., :keep], dim=-1),
+            taps=reversed_taps(taps),
+        )
         return self.out_proj(y.transpose(1, 2)), state
 
     def step(self, u_t: Tensor, state: HyenaState) -> tuple[Tensor, HyenaState]:
-        if state.history.shape[-1] >= self.l_max:
+        """O(state) per token: the short conv's window, and one dot product of the
+        long-conv history with the filter (no FFT, nothing recomputed)."""
+        if state.history.length >= self.l_max:
             raise ValueError(f"cannot decode past the filter length {self.l_max}")
         z_t, window = self.short_conv.step(self.in_proj(u_t), state.window)
         x1, x2, v = z_t.split(self.d_model, dim=1)
         w_t = x1 * v
-        history = torch.cat([state.history, w_t.unsqueeze(-1)], dim=-1)
-        y = x2 * (causal_conv_last(history, state.taps) + self.D * w_t)
+        history = state.history.append(w_t)
+        y = x2 * (causal_conv_last(history.values, state.taps) + self.D * w_t)
         return self.out_proj(y), HyenaState(window=window, history=history, taps=state.taps)
 
     def state_size(self, sequence_length: int) -> int:

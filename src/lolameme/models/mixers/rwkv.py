@@ -171,8 +171,16 @@ class RWKV(Mixer):
         wkv = WKVState.empty(u.shape[0], self.d_model, device=u.device)
         return RWKVState(time_previous=zeros, wkv=wkv, channel_previous=channel)
 
-    def prefill(self, u: Tensor) -> tuple[Tensor, RWKVState]:
+    def prefill(self, u: Tensor, keep: int | None = None) -> tuple[Tensor, RWKVState]:
         start = self._empty(u)
+        if keep is None or keep >= u.shape[1]:
+            return self._continue(u, start)
+        # the state after ``keep`` positions, then the rest continued from it
+        head, state = self._continue(u[:, :keep], start)
+        return torch.cat([head, self._continue(u[:, keep:], state)[0]], dim=1), state
+
+    def _continue(self, u: Tensor, start: RWKVState) -> tuple[Tensor, RWKVState]:
+        """Outputs over ``u`` (B, L, D) starting from ``start``, and the state after it."""
         a, wkv = self.time_mixing(u, start.time_previous, start.wkv)
         state = RWKVState(time_previous=u[:, -1], wkv=wkv, channel_previous=None)
         if self.channel_mixing is None:

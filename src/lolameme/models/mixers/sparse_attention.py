@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lolameme.models.mixers.attention import CausalSelfAttention
+from lolameme.models.ops import History
 
 
 def repeated_bigram_mask(token_ids: Tensor) -> Tensor:
@@ -62,28 +63,32 @@ class RepeatedBigramAttention(CausalSelfAttention):
         b, _, length, _ = y.shape
         return self.c_proj(y.transpose(1, 2).reshape(b, length, self.d_model) * has_key)
 
-    def prefill(self, u: Tensor, token_ids: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor, Tensor]]:
+    def prefill(
+        self, u: Tensor, token_ids: Tensor, keep: int | None = None
+    ) -> tuple[Tensor, tuple[History, History, History]]:
         if token_ids.shape != u.shape[:2]:
             raise ValueError(
                 f"token_ids {tuple(token_ids.shape)} do not match input {tuple(u.shape)}"
             )
         q, k, v = (self._heads(x) for x in self.c_attn(u).split(self.d_model, dim=-1))
-        return self._attend(q, k, v, repeated_bigram_mask(token_ids)), (k, v, token_ids)
+        y = self._attend(q, k, v, repeated_bigram_mask(token_ids))
+        kept = (History(k[:, :, :keep], 2), History(v[:, :, :keep], 2))
+        return y, (*kept, History(token_ids[:, :keep], 1))
 
     def forward(self, u: Tensor, token_ids: Tensor) -> Tensor:
         return self.prefill(u, token_ids)[0]
 
     def step(
-        self, u_t: Tensor, state: tuple[Tensor, Tensor, Tensor], token_ids: Tensor
-    ) -> tuple[Tensor, tuple[Tensor, Tensor, Tensor]]:
+        self, u_t: Tensor, state: tuple[History, History, History], token_ids: Tensor
+    ) -> tuple[Tensor, tuple[History, History, History]]:
         """One position (B, D) with its token ids (B,); the state holds every K, V and id."""
         keys, values, ids = state
         q, k, v = (self._heads(x) for x in self.c_attn(u_t.unsqueeze(1)).split(self.d_model, -1))
-        keys, values = torch.cat([keys, k], dim=2), torch.cat([values, v], dim=2)
+        keys, values = keys.append(k[:, :, 0]), values.append(v[:, :, 0])
         # key j in 1..t is allowed iff ids[j - 1] == the new id; key 0 never
-        mask = F.pad(ids == token_ids.unsqueeze(1), (1, 0)).unsqueeze(1)  # (B, 1, t + 1)
-        y = self._attend(q, keys, values, mask)
-        return y[:, 0], (keys, values, torch.cat([ids, token_ids.unsqueeze(1)], dim=1))
+        mask = F.pad(ids.values == token_ids.unsqueeze(1), (1, 0)).unsqueeze(1)  # (B, 1, t + 1)
+        y = self._attend(q, keys.values, values.values, mask)
+        return y[:, 0], (keys, values, ids.append(token_ids))
 
     def state_size(self, sequence_length: int) -> int:
         """A KV cache like attention (2 x L x D) plus the L token ids."""
