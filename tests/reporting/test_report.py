@@ -139,3 +139,32 @@ def test_report_cli_writes_files_and_errors_in_one_line(
     synthetic(tmp_path, "multi_language", _em)
     main(["report", str(tmp_path)])
     assert (tmp_path / "report.md").is_file() and (tmp_path / "report.json").is_file()
+
+
+def test_mqar_accuracy_vs_width_keeps_the_best_lr_and_judges_each_width(
+    synthetic, tmp_path: Path
+) -> None:
+    """One line per model across widths, one panel per sequence length, best lr kept."""
+    attention, base_conv = "attention@{width}*2", "base_conv@{width}*2"
+    sparse = "base_conv@{width},sparse_attention@{width}"
+
+    def acc(model: str, seed: int, settings: dict, split: str) -> float:
+        good = 3e-3 if model == attention else 1e-3  # each model has its own best lr
+        width = settings["width"]
+        value = {attention: 0.98, base_conv: 0.10 + width / 1000, sparse: 0.95}.get(model, 0.2)
+        return value if settings["lr"] == good else value / 2
+
+    synthetic(tmp_path, "mqar", acc)
+    text = write_report(tmp_path).read_text()
+    assert "![accuracy_vs_width](figures/mqar--tiny--accuracy_vs_width.png)" in text
+    assert (tmp_path / "figures" / "mqar--tiny--accuracy_vs_width.png").stat().st_size > 0
+    assert "| attention@{width}*2 | 0.9800 | 0.9800 |" in text  # widths 64, 128: best lr
+    assert "| base_conv@{width}*2 | 0.1640 | 0.2280 |" in text
+    fig = json.loads((tmp_path / "report.json").read_text())["experiments"][0]["figures"][0]
+    assert [p["value"] for p in fig["points"]] == [64, 128]
+    assert [p["where"] for p in fig["panels"]] == [{"seq_len": v} for v in (64, 128, 256)]
+    assert fig["panels"][1]["lines"][attention][0]["n"] == 0  # seq_len 128 is not run at tiny
+    line = next(x for x in text.splitlines() if "sparse-attention hybrid close" in x)
+    # (0.95 - 0.164) / (0.98 - 0.164) at width 64
+    assert "[width=64, seq_len=64] " in line and "closes 96.3% of the gap" in line
+    assert "[width=128, seq_len=64] " in line and "**yes**" in line

@@ -157,7 +157,7 @@ def train_config(task: CellTask, *, resume: bool = True) -> Any:
     try:
         return TrainConfig(
             data=task.data_dir,
-            model=cell.model,
+            model=cell.model_spec,
             scale=cell.model_scale,
             out=task.run_dir,
             seed=cell.seed,
@@ -177,7 +177,7 @@ def check_cells(cells: list[Cell], out: Path) -> None:
     settings are invalid (the errors name the valid presets, scales and fields)."""
     from lolameme.models import parse_spec
 
-    for model, scale in {(c.model, c.model_scale) for c in cells}:
+    for model, scale in {(c.model_spec, c.model_scale) for c in cells}:
         parse_spec(model, scale=scale, vocab_size=256, max_seq_len=64)
     seen: set[str] = set()
     for cell in cells:
@@ -223,6 +223,7 @@ def _identity(task: CellTask) -> dict[str, Any]:
         "tag": cell.tag,
         "cell_id": cell.cell_id,
         "model": cell.model,
+        "model_spec": cell.model_spec,
         "seed": cell.seed,
         **cell.settings,
         "fingerprint": cell.fingerprint,

@@ -17,7 +17,7 @@ from typing import Any
 
 from lolameme.errors import ConfigError
 from lolameme.experiments.registry import deep_merge
-from lolameme.experiments.spec import SCALES, ExperimentSpec, Scalar
+from lolameme.experiments.spec import SCALES, ExperimentSpec, Scalar, fill_model
 
 SET_SECTIONS = ("data", "train", "eval", "model_scale", "seeds")
 # Training settings that bound one invocation without changing the final numbers.
@@ -39,7 +39,13 @@ class DataRequest:
 
 @dataclass(frozen=True)
 class Cell:
-    """One training run of the grid, with everything needed to run and record it."""
+    """One training run of the grid, with everything needed to run and record it.
+
+    ``model`` is the name in the spec (the results' ``model`` column, which reports
+    group by); ``model_spec`` is what is trained: the same, or the name with its
+    ``{placeholders}`` filled by the cell's axis points (``attention@{width}*2`` ->
+    ``attention@64*2``).
+    """
 
     experiment: str
     scale: str
@@ -54,10 +60,15 @@ class Cell:
     resources: dict[str, float] = field(default_factory=dict)
     tag: str = ""
     sets: tuple[str, ...] = ()  # the --set items behind this cell, for the record only
+    model_spec: str = ""  # default: model
+
+    def __post_init__(self) -> None:
+        if not self.model_spec:
+            object.__setattr__(self, "model_spec", self.model)
 
     @property
     def cell_id(self) -> str:
-        parts = [self.experiment, self.scale, self.model]
+        parts = [self.experiment, self.scale, self.model_spec]
         parts += [f"{k}={v}" for k, v in self.settings.items()]
         parts.append(f"seed{self.seed}")
         if self.tag:
@@ -71,7 +82,7 @@ class Cell:
     def fingerprint(self) -> str:
         """A hash of what determines the cell's numbers (not threads, devices or paths)."""
         basis = {
-            "model": self.model,
+            "model": self.model_spec,
             "model_scale": self.model_scale,
             "seed": self.seed,
             "data": asdict(self.data),
@@ -180,16 +191,19 @@ def expand(
             preset = spec.preset_for(scale)
             overrides = deep_merge(spec.data.overrides, settings.data.overrides)
             train = dict(settings.train)
+            placeholders: dict[str, Scalar] = {}
             for point in combo:
                 preset = point.preset or preset
                 overrides = deep_merge(overrides, point.data)
                 train = deep_merge(train, point.train)
+                placeholders.update(point.model)
             for seed in chosen_seeds:
                 cells.append(
                     Cell(
                         experiment=spec.name,
                         scale=scale,
                         model=model,
+                        model_spec=fill_model(model, placeholders),
                         seed=seed,
                         settings={a.name: p.value for a, p in zip(spec.axes, combo, strict=True)},
                         data=DataRequest(spec.task, preset, overrides, settings.data.seed),

@@ -32,6 +32,18 @@ Where = dict[str, Scalar]
 PaperValue = float | tuple[float, float] | None
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# A placeholder in a model spec (``attention@{width}*2``), filled by an axis's model_key.
+_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
+def model_placeholders(model: str) -> list[str]:
+    """The ``{name}`` placeholders of a model spec template, in order."""
+    return _PLACEHOLDER.findall(model)
+
+
+def fill_model(model: str, values: dict[str, Scalar]) -> str:
+    """The model spec with every ``{name}`` replaced by ``values[name]``."""
+    return _PLACEHOLDER.sub(lambda m: str(values[m[1]]), model)
 
 
 class _Strict(BaseModel):
@@ -87,20 +99,26 @@ class AxisPoint(_Strict):
     preset: str | None = Field(None, description="a different data preset for this point")
     data: dict[str, Any] = Field(default_factory=dict, description="data overrides")
     train: dict[str, Any] = Field(default_factory=dict, description="training overrides")
+    model: dict[str, Scalar] = Field(
+        default_factory=dict, description="values of {placeholders} in the model specs"
+    )
 
 
 class Axis(_Strict):
     """A grid dimension besides model and seed.
 
-    Compact form: ``key`` (a data override) or ``train_key`` (a training setting) and
-    ``values``. Full form: ``points``. Either may be one list for every scale or a
-    mapping ``{scale: list}`` where the sweep shrinks with the scale.
+    Compact form: ``key`` (a data override), ``train_key`` (a training setting) or
+    ``model_key`` (the ``{placeholder}`` it fills in model specs such as
+    ``attention@{width}*2``: a width sweep) and ``values``. Full form: ``points``.
+    Either may be one list for every scale or a mapping ``{scale: list}`` where the
+    sweep shrinks with the scale.
     """
 
     name: str = Field(description="results column, lower_snake_case")
     label: str = ""
     key: str | None = None
     train_key: str | None = None
+    model_key: str | None = None
     values: list[Scalar] | dict[str, list[Scalar]] | None = None
     points: list[AxisPoint] | dict[str, list[AxisPoint]] | None = None
     select: dict[str, list[Scalar]] = Field(
@@ -121,8 +139,11 @@ class Axis(_Strict):
     def _one_form(self) -> Axis:
         if (self.values is None) == (self.points is None):
             raise ValueError(f"axis '{self.name}': give either values or points")
-        if self.values is not None and (self.key is None) == (self.train_key is None):
-            raise ValueError(f"axis '{self.name}': values need exactly one of key, train_key")
+        kinds = [k for k in (self.key, self.train_key, self.model_key) if k is not None]
+        if self.values is not None and len(kinds) != 1:
+            raise ValueError(
+                f"axis '{self.name}': values need exactly one of key, train_key, model_key"
+            )
         for scale in _scale_keys(self.values) + _scale_keys(self.points) + list(self.select):
             if scale not in SCALES:
                 raise ValueError(f"axis '{self.name}': unknown scale '{scale}'")
@@ -145,6 +166,7 @@ class Axis(_Strict):
                 value=v,
                 data={self.key: v} if self.key else {},
                 train={self.train_key: v} if self.train_key else {},
+                model={self.model_key: v} if self.model_key else {},
             )
             for v in values or []
         ]
@@ -191,8 +213,11 @@ class Table(_Strict):
 
 
 class Panel(_Strict):
+    """One panel of a figure: a metric, on a slice of the grid (e.g. one sequence length)."""
+
     metric: str = "em"
     split: str | None = None
+    where: Where = Field(default_factory=dict)
     title: str = ""
 
 
@@ -345,6 +370,7 @@ class ExperimentSpec(_Strict):
                 raise ValueError(
                     f"{what}: split '{split}' is not evaluated (splits: {self.splits})"
                 )
+        self._check_placeholders()
         for what, names in self._model_uses():
             for name in names:
                 if not fnmatch.filter(self.models, name):
@@ -363,11 +389,38 @@ class ExperimentSpec(_Strict):
             raise ValueError(f"select_best: '{self.select_best.axis}' is not an axis")
         return self
 
+    def _check_placeholders(self) -> None:
+        """Every ``{name}`` of a model spec is filled at every point of every scale."""
+        used = {name for model in self.models for name in model_placeholders(model)}
+        for scale in self.scales:
+            filled: set[str] = set()
+            for axis in self.axes:
+                points = axis.points_for(scale)
+                names = {k for p in points for k in p.model}
+                partial = [k for k in names if not all(k in p.model for p in points)]
+                if partial:
+                    raise ValueError(
+                        f"axis '{axis.name}': not every point at scale {scale} sets {partial}"
+                    )
+                twice = names & filled
+                if twice:
+                    raise ValueError(f"model placeholder(s) {sorted(twice)} set by two axes")
+                filled |= names
+            missing, unused = sorted(used - filled), sorted(filled - used)
+            if missing:
+                raise ValueError(
+                    f"model placeholder(s) {missing} are filled by no axis at scale {scale} "
+                    "(give an axis model_key)"
+                )
+            if unused:
+                raise ValueError(f"axes set model placeholder(s) {unused} that no model uses")
+
     def _filters(self) -> list[tuple[str, Where]]:
         out = [("breakdown", self.breakdown.where)]
         for t in self.tables:
             out += [(f"table {t.id}", t.where)] + [(f"table {t.id}", c.where) for c in t.columns]
         out += [(f"figure {f.id}", f.where) for f in self.figures]
+        out += [(f"figure {f.id}", p.where) for f in self.figures for p in f.panels]
         for v in self.verdicts:
             if isinstance(v, (BeatsVerdict, GapVerdict)):
                 out.append((f"verdict {v.id}", v.where))

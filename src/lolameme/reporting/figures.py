@@ -21,11 +21,12 @@ def figure_series(figure: dict[str, Any], rows: Any, spec: dict[str, Any]) -> di
     scoped = where(rows, spec, figure.get("where", {}))
     panels = []
     for panel in figure["panels"]:
+        panel_rows = where(scoped, spec, panel.get("where", {}))
         lines = {}
         for model in figure["models"]:
             lines[model] = [
                 stat(
-                    where(scoped, spec, {figure["x"]: p["value"]}),
+                    where(panel_rows, spec, {figure["x"]: p["value"]}),
                     model,
                     panel.get("metric", "em"),
                     panel.get("split"),
@@ -34,9 +35,10 @@ def figure_series(figure: dict[str, Any], rows: Any, spec: dict[str, Any]) -> di
             ]
         baseline = None
         column = metric_column("baseline", panel.get("split"))
-        if panel.get("metric", "em") == "em" and column in scoped.columns:
+        if panel.get("metric", "em") == "em" and column in panel_rows.columns:
             baseline = [
-                summarize(where(scoped, spec, {figure["x"]: p["value"]})[column]) for p in points
+                summarize(where(panel_rows, spec, {figure["x"]: p["value"]})[column])
+                for p in points
             ]
         panels.append({"panel": panel, "lines": lines, "baseline": baseline})
     return {"x": axis, "points": points, "panels": panels}
@@ -88,7 +90,9 @@ def plot_figure(figure: dict[str, Any], series: dict[str, Any], path: Path) -> P
         ax.set_xlabel(series["x"].get("label") or series["x"]["name"])
         ax.set_title(_label(item["panel"]), fontsize=10)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8)
+    labelled = [ax for ax in axes[0] if ax.get_legend_handles_labels()[0]]
+    if labelled:  # the first panel with lines (a panel of a partial grid may be empty)
+        labelled[0].legend(fontsize=8)
     fig.suptitle(figure["title"], fontsize=11)
     fig.tight_layout()
     with atomic_path(path) as tmp:

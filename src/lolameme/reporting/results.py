@@ -39,6 +39,7 @@ BASE_COLUMNS = (
     "tag",
     "cell_id",
     "model",
+    "model_spec",
     "seed",
     "status",
     "final_loss",
