@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from lolameme.data.config import (
@@ -41,18 +41,8 @@ from lolameme.data.config import (
     operator_set,
 )
 from lolameme.data.names import NameTables
-from lolameme.languages import (
-    Assign,
-    BinOp,
-    ModuloByZeroError,
-    Num,
-    Op,
-    Program,
-    Var,
-    evaluate,
-    render,
-)
-from lolameme.languages.render import LOLA_OPS
+from lolameme.languages import Assign, BinOp, Expr, Num, Op, Program, Var, render, to_meme_name
+from lolameme.languages.render import LOLA_OPS, MEME_OPS
 
 # The columns of a LoLa/MeMe split, in order (see docs/data.md for their meaning).
 COLUMNS = (
@@ -70,7 +60,12 @@ COLUMNS = (
     "n_chars",
 )
 _SYMBOL_TO_OP = {symbol: op for op, symbol in LOLA_OPS.items()}
-_NUM_CACHE_LIMIT = 1 << 16
+# Operator codes of the fused evaluator (:meth:`ItemSampler._expression`).
+_ADD, _SUB, _MUL, _MOD = range(4)
+_CODE = {Op.ADD: _ADD, Op.SUB: _SUB, Op.MUL: _MUL, Op.MOD: _MOD}
+
+# A leaf as the builders hand it over: a name (str, canonical spelling) or a literal (int).
+Leaf = str | int
 
 
 @dataclass(frozen=True)
@@ -94,9 +89,32 @@ def canonical_hash(lola_text: str) -> int:
     return int.from_bytes(hashlib.blake2b(lola_text.encode(), digest_size=8).digest(), "little")
 
 
+class _Draft:
+    """The statements of one item as they are drawn: LoLa text (the identity), the
+    item's own text when it is MeMe, the AST when it is module-mixed (rendered at the
+    end, because its dialect draws come after the output's), and the stored values."""
+
+    __slots__ = ("env", "lola", "meme", "nodes", "reads_of", "targets", "zero")
+
+    def __init__(self, dialect: str) -> None:
+        self.targets: list[str] = []
+        self.reads_of: list[list[str]] = []
+        self.lola: list[str] = []
+        self.meme: list[str] | None = [] if dialect == "meme" else None
+        self.nodes: list[Expr] | None = [] if dialect == "module_mix" else None
+        self.env: dict[str, int] = {}  # name -> stored value after the last statement
+        self.zero = False  # some statement took a modulo by zero: the item is void
+
+
 class ItemSampler:
     """Draws items of one data set. Holds only precomputed tables; all randomness comes
-    from the ``random.Random`` passed to :meth:`draw`."""
+    from the ``random.Random`` passed to :meth:`draw`.
+
+    The hot path builds no AST for LoLa and MeMe items: each statement is written and
+    evaluated as its leaves are drawn (:meth:`_expression`). The languages package stays
+    the reference: the data tests parse every generated program and check its text
+    (``render``) and its label (``evaluate``) against it.
+    """
 
     def __init__(self, config: LolamemeConfig, names: NameTables) -> None:
         self.n = config.statement_count
@@ -111,19 +129,30 @@ class ItemSampler:
         self.globals = tuple(names.globals)
         self.gset = frozenset(self.globals)
         self.locals = names.locals
-        self.var = {name: Var(name) for name in (*self.globals, *self.locals)}
+        every = (*self.globals, *self.locals)
+        self.var = {name: Var(name) for name in every}
+        self.meme_name = {name: to_meme_name(name) for name in every}
+        effective = self.latent.effective
         self.modified = frozenset(
             name
-            for name in self.var
+            for name in every
             if not self.latent.modification(self.latent.type_of(name)).is_identity
         )
+        # Operand values: a global's is fixed; a local's is its modification of the value
+        # it holds (locals absent here keep their value).
+        self.geff = {name: effective(name, value) for name, value in self.gvalues.items()}
+        self.lmods = {
+            name: fn
+            for name in self.locals
+            if (fn := self.latent.modification(self.latent.type_of(name)).as_function())
+        }
         self.int_min, self.int_span = config.min_int_value, config.max_int_value + 1
         self.int_span -= self.int_min
-        self.nums: list[Num] | None = None
-        if self.int_span <= _NUM_CACHE_LIMIT:
-            self.nums = [Num(self.int_min + i) for i in range(self.int_span)]
         self.ops = {
-            dialect: tuple(_SYMBOL_TO_OP[s] for s in operator_set(config, dialect))
+            dialect: tuple(
+                (_CODE[op], LOLA_OPS[op], MEME_OPS[op], op)
+                for op in (_SYMBOL_TO_OP[s] for s in operator_set(config, dialect))
+            )
             for dialect in ("lola", "meme", "module_mix")
         }
         self.rejected: Counter[str] = Counter()  # why draws were repeated, for error messages
@@ -142,32 +171,34 @@ class ItemSampler:
             dialect = language
         ops = self.ops[dialect]
         mode = policy.globals_mode
+        draft = _Draft(dialect)
         if self.noise is None:
-            built = self._natural(rng, mode, ops, mandatory)
+            built = self._natural(rng, mode, ops, mandatory, draft)
         else:
-            built = self._controlled(rng, mode, ops, mandatory, self.noise)
+            built = self._controlled(rng, mode, ops, mandatory, self.noise, draft)
         if built is None:
             self.rejected["no free local for a target (LOCAL_VAR_COUNT too small)"] += 1
             return None
-        targets, values, reads, depths, output = built
-        facts = self._describe(targets, reads, depths, mode, output, rnd)
+        depths, output = built
+        facts = self._describe(draft.targets, draft.reads_of, depths, mode, output, rnd)
         if facts is None:
             self.rejected["no printable local whose value needs a global"] += 1
             return None
-        output, noise, dep_depth, slice_globals, global_names, latent = facts
-        program = Program(tuple(map(Assign, targets, values)), output)
-        try:
-            label = str(evaluate(program, self.gvalues, self.latent))
-        except ModuloByZeroError:
+        if draft.zero:
             self.rejected["modulo by zero"] += 1
             return None
-        lola = render(program, "lola")
-        if dialect == "lola":
-            text = lola
-        elif dialect == "meme":
-            text = render(program, "meme")
-        else:
+        output, noise, dep_depth, slice_globals, global_names, latent = facts
+        label = str(draft.env[output])
+        draft.lola.append(f"print({output})")
+        lola = ";".join(draft.lola)
+        if draft.meme is not None:
+            draft.meme.append(f"print{{{self.meme_name[output]}}}")
+            text = ";".join(draft.meme)
+        elif draft.nodes is not None:
+            program = Program(tuple(map(Assign, draft.targets, draft.nodes)), output)
             text = render(program, "module_mix", rng=rng, p_meme=self.meme_share)
+        else:
+            text = lola
         row = (
             text,
             label,
@@ -184,6 +215,98 @@ class ItemSampler:
         )
         return canonical_hash(lola), row
 
+    # -- statements -----------------------------------------------------------------
+    def _expression(
+        self,
+        leaves: Iterable[Leaf],
+        draft: _Draft,
+        rnd: Callable[[], float],
+        ops: tuple[tuple[int, str, str, Op], ...],
+    ) -> tuple[str, str | None, int, Expr | None]:
+        """Chain ``leaves`` into an expression, drawing each join after its leaf.
+
+        Each further leaf joins the chain so far on a drawn operator, the chain on the
+        left or the right at random: ``(a + (b * c))`` (D.1.4). Returns its LoLa text,
+        its MeMe text (MeMe items), its value and its AST (module-mixed items), with the
+        interpreter's rules: a variable operand contributes its latent modification of
+        the value it holds, a literal or a bracket its plain value, and a single leaf
+        (``a = b``) copies the stored value. A modulo by zero marks the draft void.
+        ``leaves`` may be a generator that draws each leaf when it is reached.
+        """
+        env, geff, gvalues, lmods = draft.env, self.geff, self.gvalues, self.lmods
+        meme_name = self.meme_name if draft.meme is not None else None
+        with_nodes = draft.nodes is not None
+        nops = len(ops)
+        lola = meme = ""
+        node: Expr | None = None
+        value = first = 0
+        for i, leaf in enumerate(leaves):
+            if type(leaf) is int:
+                text = mtext = str(leaf)
+                stored = operand = leaf
+                leaf_node: Expr | None = Num(leaf) if with_nodes else None
+            else:
+                text = leaf  # type: ignore[assignment]
+                mtext = meme_name[leaf] if meme_name is not None else text  # type: ignore[index]
+                if leaf in geff:
+                    stored, operand = gvalues[leaf], geff[leaf]  # type: ignore[index]
+                else:
+                    stored = operand = env[leaf]  # type: ignore[index]
+                    fn = lmods.get(leaf)  # type: ignore[arg-type]
+                    if fn is not None:
+                        operand = fn(stored)
+                leaf_node = self.var[leaf] if with_nodes else None  # type: ignore[index]
+            if i == 0:
+                lola, meme, value, first, node = text, mtext, stored, operand, leaf_node
+                continue
+            if i == 1:
+                value = first  # the first leaf is an operand now, not a copy
+            code, lsym, msym, op = ops[int(rnd() * nops)]
+            if rnd() < 0.5:  # the chain so far on the left
+                a, b = value, operand
+                lola = f"({lola} {lsym} {text})"
+                if meme_name is not None:
+                    meme = f"{{{meme} {msym} {mtext}}}"
+                if with_nodes:
+                    node = BinOp(op, node, leaf_node)  # type: ignore[arg-type]
+            else:
+                a, b = operand, value
+                lola = f"({text} {lsym} {lola})"
+                if meme_name is not None:
+                    meme = f"{{{mtext} {msym} {meme}}}"
+                if with_nodes:
+                    node = BinOp(op, leaf_node, node)  # type: ignore[arg-type]
+            if code == _ADD:
+                value = a + b
+            elif code == _SUB:
+                value = a - b
+            elif code == _MUL:
+                value = a * b
+            elif b:
+                value = a % b
+            else:
+                draft.zero = True
+                value = 0
+        return lola, (meme if meme_name is not None else None), value, node
+
+    def _assign(
+        self,
+        draft: _Draft,
+        target: str,
+        expression: tuple[str, str | None, int, Expr | None],
+        reads: list[str],
+    ) -> None:
+        """Append ``target = expression`` (from :meth:`_expression`) to the draft."""
+        lola, meme, value, node = expression
+        draft.targets.append(target)
+        draft.reads_of.append(reads)
+        draft.lola.append(f"{target} = {lola}")
+        if meme is not None:
+            draft.meme.append(f"{self.meme_name[target]} = {meme}")  # type: ignore[union-attr]
+        if node is not None:
+            draft.nodes.append(node)  # type: ignore[union-attr]
+        draft.env[target] = value
+
     # -- structure ------------------------------------------------------------------
     def _depths(self, rnd: Callable[[], float], slots_needed: int) -> list[int]:
         """Statement depths; deepened one step at a time (at random statements) when the
@@ -199,24 +322,21 @@ class ItemSampler:
             depths[j] = new
         return depths
 
-    def _const(self, rnd: Callable[[], float]) -> Num:
-        index = int(rnd() * self.int_span)
-        return self.nums[index] if self.nums is not None else Num(self.int_min + index)
-
-    def _own_value(self, name: str) -> Num:
-        value = self.gvalues[name]
-        return self.nums[value - self.int_min] if self.nums is not None else Num(value)
+    def _const(self, rnd: Callable[[], float]) -> int:
+        return self.int_min + int(rnd() * self.int_span)
 
     def _natural(
         self,
         rng: random.Random,
         mode: GlobalsMode,
-        ops: tuple[Op, ...],
+        ops: tuple[tuple[int, str, str, Op], ...],
         mandatory: Sequence[str],
-    ) -> tuple | None:
+        draft: _Draft,
+    ) -> tuple[list[int], None]:
         """The paper's process: statements one by one; noise is whatever is not needed.
 
         The hot path of the generator, hence inlined leaf drawing and pre-bound names.
+        Returns the depths and no output (:meth:`_describe` picks it).
         """
         rnd = rng.random
         n = self.n
@@ -234,61 +354,52 @@ class ItemSampler:
                     mand[slot] = name
                     break
         mand_get = mand.get
-        globals_ = self.globals
+        globals_, gvalues = self.globals, self.gvalues
         n_globals = len(globals_) if mode != "none" else 0
         locals_, n_locals = self.locals, len(self.locals)
         p_assign = self.p_global_assign if mode == "train" and n_globals else 0.0
-        cshare, var, nops = self.constant_share, self.var, len(ops)
-        nums, int_min, int_span = self.nums, self.int_min, self.int_span
+        cshare = self.constant_share
+        int_min, int_span = self.int_min, self.int_span
+        expression, assign = self._expression, self._assign
         assigned: list[str] = []
-        targets: list[str] = []
-        values: list = []
-        reads_of: list[list[str]] = []
         slot = 0
         for j in range(n):
             d = depths[j]
-            reads: list[str] = []
             if d == 0 and p_assign and (assigned or j < n - 1) and rnd() < p_assign:
                 target = mand_get(slot) or globals_[int(rnd() * n_globals)]
                 slot += 1
-                targets.append(target)
-                values.append(self._own_value(target))
-                reads_of.append(reads)
+                assign(draft, target, expression((gvalues[target],), draft, rnd, ops), [])
                 continue
-            leaves = []
+            reads: list[str] = []
+            leaves: list[Leaf] = []
             for _ in range(d + 1):
                 name = mand_get(slot)
                 slot += 1
                 if name is None:
                     k = len(assigned) + n_globals
                     if k == 0 or rnd() < cshare:
-                        index = int(rnd() * int_span)
-                        leaves.append(nums[index] if nums else Num(int_min + index))
+                        leaves.append(int_min + int(rnd() * int_span))
                         continue
                     r = int(rnd() * k)
                     name = assigned[r] if r < len(assigned) else globals_[r - len(assigned)]
                 reads.append(name)
-                leaves.append(var[name])
-            value = leaves[0]
-            for other in leaves[1:]:
-                op = ops[int(rnd() * nops)]
-                value = BinOp(op, value, other) if rnd() < 0.5 else BinOp(op, other, value)
+                leaves.append(name)
+            value = expression(leaves, draft, rnd, ops)
             target = locals_[int(rnd() * n_locals)]
-            targets.append(target)
-            values.append(value)
-            reads_of.append(reads)
+            assign(draft, target, value, reads)
             if target not in assigned:
                 assigned.append(target)
-        return targets, values, reads_of, depths, None
+        return depths, None
 
     def _controlled(
         self,
         rng: random.Random,
         mode: GlobalsMode,
-        ops: tuple[Op, ...],
+        ops: tuple[tuple[int, str, str, Op], ...],
         mandatory: Sequence[str],
         k: int,
-    ) -> tuple | None:
+        draft: _Draft,
+    ) -> tuple[list[int], str] | None:
         """Exactly ``k`` noise statements: roles are fixed before any name is drawn.
 
         ``k`` random positions are noise, the rest is the slice. Each slice statement but
@@ -338,14 +449,11 @@ class ItemSampler:
         globals_ = self.globals
         n_globals = len(globals_) if mode != "none" else 0
         p_assign = self.p_global_assign if mode == "train" and n_globals else 0.0
-        cshare, var, nops = self.constant_share, self.var, len(ops)
+        cshare = self.constant_share
         assigned: list[str] = []
         pending: set[str] = set()
         tainted: set[str] = set()
         target_of: dict[int, str] = {}
-        targets: list[str] = []
-        values: list = []
-        reads_of: list[list[str]] = []
         last_signal = signals[-1]
 
         for j in range(n):
@@ -354,7 +462,7 @@ class ItemSampler:
             reads: list[str] = []
             slot = starts[j]
 
-            def leaf(slot: int, reads: list[str] = reads, is_signal: bool = is_signal) -> Var | Num:
+            def leaf(slot: int, reads: list[str] = reads, is_signal: bool = is_signal) -> Leaf:
                 producer = feeds.get(slot)
                 if producer is not None:
                     name = target_of[producer]
@@ -371,7 +479,7 @@ class ItemSampler:
                     r = int(rnd() * k)
                     name = pool[r] if r < len(pool) else globals_[r - len(pool)]
                 reads.append(name)
-                return var[name]
+                return name
 
             target = None
             if d == 0:
@@ -385,15 +493,14 @@ class ItemSampler:
                 ):
                     candidate = owned or globals_[int(rnd() * n_globals)]
                     if candidate not in pending:
-                        target, value = candidate, self._own_value(candidate)
+                        target = candidate
+                        value = self._expression((self.gvalues[candidate],), draft, rnd, ops)
                 if target is None:
-                    value = leaf(slot)
+                    value = self._expression((leaf(slot),), draft, rnd, ops)
             else:
-                value = leaf(slot)
-                for i in range(1, d + 1):
-                    other = leaf(slot + i)
-                    op = ops[int(rnd() * nops)]
-                    value = BinOp(op, value, other) if rnd() < 0.5 else BinOp(op, other, value)
+                # A generator: each leaf is drawn just before the operator that joins it.
+                chain = (leaf(slot + i) for i in range(d + 1))
+                value = self._expression(chain, draft, rnd, ops)
             if target is None:
                 free_locals = [x for x in self.locals if x not in pending]
                 if not free_locals:
@@ -405,12 +512,10 @@ class ItemSampler:
                 target_of[j] = target
             else:
                 tainted.add(target)
-            targets.append(target)
-            values.append(value)
-            reads_of.append(reads)
+            self._assign(draft, target, value, reads)
             if target not in self.gset and target not in assigned:
                 assigned.append(target)
-        return targets, values, reads_of, depths, target_of[last_signal]
+        return depths, target_of[last_signal]
 
     # -- metadata -------------------------------------------------------------------
     def _describe(
