@@ -90,20 +90,50 @@ def canonical_hash(lola_text: str) -> int:
 
 
 class _Draft:
-    """The statements of one item as they are drawn: LoLa text (the identity), the
-    item's own text when it is MeMe, the AST when it is module-mixed (rendered at the
-    end, because its dialect draws come after the output's), and the stored values."""
+    """One item while it is drawn: its text, values and def-use facts, statement by
+    statement.
 
-    __slots__ = ("env", "lola", "meme", "nodes", "reads_of", "targets", "zero")
+    It holds the LoLa text (the item's identity), the MeMe text of a MeMe item, the AST
+    of a module-mixed item (rendered at the end, because its dialect draws come after
+    the output's), the stored values, and what :meth:`ItemSampler._close` needs: a
+    statement depends on the statements that last assigned the names it reads; a global
+    read with no assignment before it in the item is a *recall* read (its value must
+    come from memory).
+    """
 
-    def __init__(self, dialect: str) -> None:
+    __slots__ = (
+        "chain",
+        "deps_of",
+        "env",
+        "global_names",
+        "last_def",
+        "latent",
+        "lola",
+        "meme",
+        "needs_recall",
+        "nodes",
+        "recalls",
+        "assigned",
+        "targets",
+        "zero",
+    )
+
+    def __init__(self, dialect: str, recall_mode: bool) -> None:
         self.targets: list[str] = []
-        self.reads_of: list[list[str]] = []
+        self.assigned: list[str] = []  # locals assigned so far, in first-assignment order
         self.lola: list[str] = []
         self.meme: list[str] | None = [] if dialect == "meme" else None
         self.nodes: list[Expr] | None = [] if dialect == "module_mix" else None
         self.env: dict[str, int] = {}  # name -> stored value after the last statement
         self.zero = False  # some statement took a modulo by zero: the item is void
+        self.last_def: dict[str, int] = {}  # name -> statement that last assigned it
+        self.deps_of: list[list[int]] = []  # statement -> statements it reads from
+        self.chain: list[int] = []  # statement -> longest dependency chain ending there
+        self.recalls: list[int] = []  # statement -> its recall reads
+        # statement -> whether its value depends on a recall read (recall splits only)
+        self.needs_recall: list[bool] | None = [] if recall_mode else None
+        self.global_names: list[str] = []  # every global occurrence, in text order
+        self.latent = 0  # variable operands whose latent modification is not the identity
 
 
 class ItemSampler:
@@ -133,9 +163,9 @@ class ItemSampler:
         self.var = {name: Var(name) for name in every}
         self.meme_name = {name: to_meme_name(name) for name in every}
         effective = self.latent.effective
-        self.modified = frozenset(
+        self.gmodified = frozenset(
             name
-            for name in every
+            for name in self.globals
             if not self.latent.modification(self.latent.type_of(name)).is_identity
         )
         # Operand values: a global's is fixed; a local's is its modification of the value
@@ -171,7 +201,7 @@ class ItemSampler:
             dialect = language
         ops = self.ops[dialect]
         mode = policy.globals_mode
-        draft = _Draft(dialect)
+        draft = _Draft(dialect, mode == "recall")
         if self.noise is None:
             built = self._natural(rng, mode, ops, mandatory, draft)
         else:
@@ -180,14 +210,15 @@ class ItemSampler:
             self.rejected["no free local for a target (LOCAL_VAR_COUNT too small)"] += 1
             return None
         depths, output = built
-        facts = self._describe(draft.targets, draft.reads_of, depths, mode, output, rnd)
+        facts = self._close(draft, mode, output, rnd)
         if facts is None:
             self.rejected["no printable local whose value needs a global"] += 1
             return None
         if draft.zero:
             self.rejected["modulo by zero"] += 1
             return None
-        output, noise, dep_depth, slice_globals, global_names, latent = facts
+        output, noise, dep_depth, slice_globals = facts
+        global_names = draft.global_names
         label = str(draft.env[output])
         draft.lola.append(f"print({output})")
         lola = ";".join(draft.lola)
@@ -209,7 +240,7 @@ class ItemSampler:
             global_names,
             noise,
             dep_depth,
-            latent,
+            draft.latent,
             slice_globals,
             len(text),
         )
@@ -223,7 +254,8 @@ class ItemSampler:
         rnd: Callable[[], float],
         ops: tuple[tuple[int, str, str, Op], ...],
     ) -> tuple[str, str | None, int, Expr | None]:
-        """Chain ``leaves`` into an expression, drawing each join after its leaf.
+        """Chain ``leaves`` into the next statement's expression, drawing each join after
+        its leaf, and record the statement's reads in ``draft``.
 
         Each further leaf joins the chain so far on a drawn operator, the chain on the
         left or the right at random: ``(a + (b * c))`` (D.1.4). Returns its LoLa text,
@@ -234,27 +266,45 @@ class ItemSampler:
         ``leaves`` may be a generator that draws each leaf when it is reached.
         """
         env, geff, gvalues, lmods = draft.env, self.geff, self.gvalues, self.lmods
+        last_def, chain, global_names = draft.last_def, draft.chain, draft.global_names
+        gmodified = self.gmodified
         meme_name = self.meme_name if draft.meme is not None else None
         with_nodes = draft.nodes is not None
         nops = len(ops)
         lola = meme = ""
         node: Expr | None = None
         value = first = 0
-        for i, leaf in enumerate(leaves):
+        deps: list[int] = []
+        recall = longest = latent = 0
+        i = 0
+        for i, leaf in enumerate(leaves):  # noqa: B007 (i counts the leaves afterwards)
             if type(leaf) is int:
                 text = mtext = str(leaf)
                 stored = operand = leaf
                 leaf_node: Expr | None = Num(leaf) if with_nodes else None
             else:
                 text = leaf  # type: ignore[assignment]
-                mtext = meme_name[leaf] if meme_name is not None else text  # type: ignore[index]
                 if leaf in geff:
+                    global_names.append(leaf)  # type: ignore[arg-type]
                     stored, operand = gvalues[leaf], geff[leaf]  # type: ignore[index]
-                else:
+                    if leaf in gmodified:
+                        latent += 1
+                    where = last_def.get(leaf)  # type: ignore[arg-type]
+                    if where is None:
+                        recall += 1
+                        where = -1
+                else:  # a local: always assigned before it is read
                     stored = operand = env[leaf]  # type: ignore[index]
                     fn = lmods.get(leaf)  # type: ignore[arg-type]
                     if fn is not None:
                         operand = fn(stored)
+                        latent += 1
+                    where = last_def[leaf]  # type: ignore[index]
+                if where >= 0 and where not in deps:
+                    deps.append(where)
+                    if chain[where] > longest:
+                        longest = chain[where]
+                mtext = meme_name[leaf] if meme_name is not None else text  # type: ignore[index]
                 leaf_node = self.var[leaf] if with_nodes else None  # type: ignore[index]
             if i == 0:
                 lola, meme, value, first, node = text, mtext, stored, operand, leaf_node
@@ -287,6 +337,14 @@ class ItemSampler:
             else:
                 draft.zero = True
                 value = 0
+        if i:  # latent types act on operands only, not on a plain copy
+            draft.latent += latent
+        draft.deps_of.append(deps)
+        chain.append(longest + 1)
+        draft.recalls.append(recall)
+        needs = draft.needs_recall
+        if needs is not None:
+            needs.append(recall > 0 or any(needs[d] for d in deps))
         return lola, (meme if meme_name is not None else None), value, node
 
     def _assign(
@@ -294,18 +352,21 @@ class ItemSampler:
         draft: _Draft,
         target: str,
         expression: tuple[str, str | None, int, Expr | None],
-        reads: list[str],
     ) -> None:
         """Append ``target = expression`` (from :meth:`_expression`) to the draft."""
         lola, meme, value, node = expression
+        draft.last_def[target] = len(draft.targets)
         draft.targets.append(target)
-        draft.reads_of.append(reads)
         draft.lola.append(f"{target} = {lola}")
         if meme is not None:
             draft.meme.append(f"{self.meme_name[target]} = {meme}")  # type: ignore[union-attr]
         if node is not None:
             draft.nodes.append(node)  # type: ignore[union-attr]
         draft.env[target] = value
+        if target in self.gset:
+            draft.global_names.append(target)  # a global's own value: it reads nothing
+        elif target not in draft.assigned:
+            draft.assigned.append(target)
 
     # -- structure ------------------------------------------------------------------
     def _depths(self, rnd: Callable[[], float], slots_needed: int) -> list[int]:
@@ -361,16 +422,15 @@ class ItemSampler:
         cshare = self.constant_share
         int_min, int_span = self.int_min, self.int_span
         expression, assign = self._expression, self._assign
-        assigned: list[str] = []
+        assigned = draft.assigned
         slot = 0
         for j in range(n):
             d = depths[j]
             if d == 0 and p_assign and (assigned or j < n - 1) and rnd() < p_assign:
                 target = mand_get(slot) or globals_[int(rnd() * n_globals)]
                 slot += 1
-                assign(draft, target, expression((gvalues[target],), draft, rnd, ops), [])
+                assign(draft, target, expression((gvalues[target],), draft, rnd, ops))
                 continue
-            reads: list[str] = []
             leaves: list[Leaf] = []
             for _ in range(d + 1):
                 name = mand_get(slot)
@@ -382,13 +442,10 @@ class ItemSampler:
                         continue
                     r = int(rnd() * k)
                     name = assigned[r] if r < len(assigned) else globals_[r - len(assigned)]
-                reads.append(name)
                 leaves.append(name)
             value = expression(leaves, draft, rnd, ops)
             target = locals_[int(rnd() * n_locals)]
-            assign(draft, target, value, reads)
-            if target not in assigned:
-                assigned.append(target)
+            assign(draft, target, value)
         return depths, None
 
     def _controlled(
@@ -450,7 +507,7 @@ class ItemSampler:
         n_globals = len(globals_) if mode != "none" else 0
         p_assign = self.p_global_assign if mode == "train" and n_globals else 0.0
         cshare = self.constant_share
-        assigned: list[str] = []
+        assigned = draft.assigned
         pending: set[str] = set()
         tainted: set[str] = set()
         target_of: dict[int, str] = {}
@@ -459,10 +516,9 @@ class ItemSampler:
         for j in range(n):
             d = depths[j]
             is_signal = j not in noise_at
-            reads: list[str] = []
             slot = starts[j]
 
-            def leaf(slot: int, reads: list[str] = reads, is_signal: bool = is_signal) -> Leaf:
+            def leaf(slot: int, is_signal: bool = is_signal) -> Leaf:
                 producer = feeds.get(slot)
                 if producer is not None:
                     name = target_of[producer]
@@ -478,7 +534,6 @@ class ItemSampler:
                         return self._const(rnd)
                     r = int(rnd() * k)
                     name = pool[r] if r < len(pool) else globals_[r - len(pool)]
-                reads.append(name)
                 return name
 
             target = None
@@ -512,75 +567,31 @@ class ItemSampler:
                 target_of[j] = target
             else:
                 tainted.add(target)
-            self._assign(draft, target, value, reads)
-            if target not in self.gset and target not in assigned:
-                assigned.append(target)
+            self._assign(draft, target, value)
         return depths, target_of[last_signal]
 
     # -- metadata -------------------------------------------------------------------
-    def _describe(
-        self,
-        targets: list[str],
-        reads_of: list[list[str]],
-        depths: list[int],
-        mode: GlobalsMode,
-        output: str | None,
-        rnd: Callable[[], float],
-    ) -> tuple | None:
-        """Def-use facts of the program; picks the output when the builder did not.
+    def _close(
+        self, draft: _Draft, mode: GlobalsMode, output: str | None, rnd: Callable[[], float]
+    ) -> tuple[str, int, int, int] | None:
+        """Pick the output when the builder did not; its dependency slice.
 
-        A statement depends on the statements that last assigned the names it reads; the
-        dependency slice of the output is the closure of those edges from the output's
-        last assignment. A global read with no assignment before it in the item is a
-        *recall* read (its value must come from memory).
+        The dependency slice of the output is the closure of the draft's def-use edges
+        from the output's last assignment. Returns ``(output, noise statements,
+        dependency depth, recall reads in the slice)``, or None when no output fits the
+        split (a recall split needs a printed value that depends on a recall read).
         """
-        gset, modified = self.gset, self.modified
-        last_def: dict[str, int] = {}
-        deps_of: list[list[int]] = []
-        chain: list[int] = []
-        recalls: list[int] = []
-        needs_recall: list[bool] = []
-        global_names: list[str] = []
-        latent = 0
-        for j, target in enumerate(targets):
-            if target in gset:
-                global_names.append(target)
-            deps: list[int] = []
-            recall = 0
-            longest = 0
-            operand = depths[j] > 0
-            for name in reads_of[j]:
-                if operand and name in modified:
-                    latent += 1
-                where = last_def.get(name)
-                if where is None:
-                    if name in gset:
-                        global_names.append(name)
-                        recall += 1
-                    continue
-                if name in gset:
-                    global_names.append(name)
-                if where not in deps:
-                    deps.append(where)
-                    if chain[where] > longest:
-                        longest = chain[where]
-            deps_of.append(deps)
-            chain.append(longest + 1)
-            recalls.append(recall)
-            if mode == "recall":
-                needs = recall > 0
-                for i in deps:
-                    needs = needs or needs_recall[i]
-                needs_recall.append(needs)
-            last_def[target] = j
+        last_def = draft.last_def
         if output is None:
-            candidates = [t for t in dict.fromkeys(targets) if t not in gset]
+            candidates = draft.assigned
             if mode == "recall":
-                candidates = [t for t in candidates if needs_recall[last_def[t]]]
+                needs = draft.needs_recall
+                candidates = [t for t in candidates if needs[last_def[t]]]  # type: ignore[index]
             if not candidates:
                 return None
             output = candidates[int(rnd() * len(candidates))]
         top = last_def[output]
+        deps_of, recalls = draft.deps_of, draft.recalls
         in_slice = {top}
         stack = [top]
         slice_globals = recalls[top]
@@ -592,11 +603,4 @@ class ItemSampler:
                     slice_globals += recalls[dep]
         if mode == "recall" and not slice_globals:
             return None
-        return (
-            output,
-            len(targets) - len(in_slice),
-            chain[top],
-            slice_globals,
-            global_names,
-            latent,
-        )
+        return output, len(draft.targets) - len(in_slice), draft.chain[top], slice_globals
