@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from lolameme.data.config import (
@@ -64,8 +64,13 @@ _SYMBOL_TO_OP = {symbol: op for op, symbol in LOLA_OPS.items()}
 _ADD, _SUB, _MUL, _MOD = range(4)
 _CODE = {Op.ADD: _ADD, Op.SUB: _SUB, Op.MUL: _MUL, Op.MOD: _MOD}
 
-# A leaf as the builders hand it over: a name (str, canonical spelling) or a literal (int).
+# A drawn statement, as the builders hand it to ``ItemSampler._realise``: its target, its
+# leaves (a name in canonical spelling, or a literal), and for each leaf after the first
+# the join drawn for it: the operator (code, LoLa symbol, MeMe symbol, Op) and whether the
+# chain so far stands on the left.
 Leaf = str | int
+OpEntry = tuple[int, str, str, Op]
+Statement = tuple[str, list[Leaf], list[tuple[OpEntry, bool]]]
 
 
 @dataclass(frozen=True)
@@ -113,14 +118,10 @@ class _Draft:
         "needs_recall",
         "nodes",
         "recalls",
-        "assigned",
-        "targets",
         "zero",
     )
 
     def __init__(self, dialect: str, recall_mode: bool) -> None:
-        self.targets: list[str] = []
-        self.assigned: list[str] = []  # locals assigned so far, in first-assignment order
         self.lola: list[str] = []
         self.meme: list[str] | None = [] if dialect == "meme" else None
         self.nodes: list[Expr] | None = [] if dialect == "module_mix" else None
@@ -201,16 +202,16 @@ class ItemSampler:
             dialect = language
         ops = self.ops[dialect]
         mode = policy.globals_mode
-        draft = _Draft(dialect, mode == "recall")
         if self.noise is None:
-            built = self._natural(rng, mode, ops, mandatory, draft)
+            built = self._natural(rng, mode, ops, mandatory)
         else:
-            built = self._controlled(rng, mode, ops, mandatory, self.noise, draft)
+            built = self._controlled(rng, mode, ops, mandatory, self.noise)
         if built is None:
             self.rejected["no free local for a target (LOCAL_VAR_COUNT too small)"] += 1
             return None
-        depths, output = built
-        facts = self._close(draft, mode, output, rnd)
+        statements, depths, assigned, output = built
+        draft = self._realise(statements, dialect, mode == "recall")
+        facts = self._close(draft, assigned, mode, output, rnd)
         if facts is None:
             self.rejected["no printable local whose value needs a global"] += 1
             return None
@@ -226,7 +227,8 @@ class ItemSampler:
             draft.meme.append(f"print{{{self.meme_name[output]}}}")
             text = ";".join(draft.meme)
         elif draft.nodes is not None:
-            program = Program(tuple(map(Assign, draft.targets, draft.nodes)), output)
+            targets = [statement[0] for statement in statements]
+            program = Program(tuple(map(Assign, targets, draft.nodes)), output)
             text = render(program, "module_mix", rng=rng, p_meme=self.meme_share)
         else:
             text = lola
@@ -245,128 +247,6 @@ class ItemSampler:
             len(text),
         )
         return canonical_hash(lola), row
-
-    # -- statements -----------------------------------------------------------------
-    def _expression(
-        self,
-        leaves: Iterable[Leaf],
-        draft: _Draft,
-        rnd: Callable[[], float],
-        ops: tuple[tuple[int, str, str, Op], ...],
-    ) -> tuple[str, str | None, int, Expr | None]:
-        """Chain ``leaves`` into the next statement's expression, drawing each join after
-        its leaf, and record the statement's reads in ``draft``.
-
-        Each further leaf joins the chain so far on a drawn operator, the chain on the
-        left or the right at random: ``(a + (b * c))`` (D.1.4). Returns its LoLa text,
-        its MeMe text (MeMe items), its value and its AST (module-mixed items), with the
-        interpreter's rules: a variable operand contributes its latent modification of
-        the value it holds, a literal or a bracket its plain value, and a single leaf
-        (``a = b``) copies the stored value. A modulo by zero marks the draft void.
-        ``leaves`` may be a generator that draws each leaf when it is reached.
-        """
-        env, geff, gvalues, lmods = draft.env, self.geff, self.gvalues, self.lmods
-        last_def, chain, global_names = draft.last_def, draft.chain, draft.global_names
-        gmodified = self.gmodified
-        meme_name = self.meme_name if draft.meme is not None else None
-        with_nodes = draft.nodes is not None
-        nops = len(ops)
-        lola = meme = ""
-        node: Expr | None = None
-        value = first = 0
-        deps: list[int] = []
-        recall = longest = latent = 0
-        i = 0
-        for i, leaf in enumerate(leaves):  # noqa: B007 (i counts the leaves afterwards)
-            if type(leaf) is int:
-                text = mtext = str(leaf)
-                stored = operand = leaf
-                leaf_node: Expr | None = Num(leaf) if with_nodes else None
-            else:
-                text = leaf  # type: ignore[assignment]
-                if leaf in geff:
-                    global_names.append(leaf)  # type: ignore[arg-type]
-                    stored, operand = gvalues[leaf], geff[leaf]  # type: ignore[index]
-                    if leaf in gmodified:
-                        latent += 1
-                    where = last_def.get(leaf)  # type: ignore[arg-type]
-                    if where is None:
-                        recall += 1
-                        where = -1
-                else:  # a local: always assigned before it is read
-                    stored = operand = env[leaf]  # type: ignore[index]
-                    fn = lmods.get(leaf)  # type: ignore[arg-type]
-                    if fn is not None:
-                        operand = fn(stored)
-                        latent += 1
-                    where = last_def[leaf]  # type: ignore[index]
-                if where >= 0 and where not in deps:
-                    deps.append(where)
-                    if chain[where] > longest:
-                        longest = chain[where]
-                mtext = meme_name[leaf] if meme_name is not None else text  # type: ignore[index]
-                leaf_node = self.var[leaf] if with_nodes else None  # type: ignore[index]
-            if i == 0:
-                lola, meme, value, first, node = text, mtext, stored, operand, leaf_node
-                continue
-            if i == 1:
-                value = first  # the first leaf is an operand now, not a copy
-            code, lsym, msym, op = ops[int(rnd() * nops)]
-            if rnd() < 0.5:  # the chain so far on the left
-                a, b = value, operand
-                lola = f"({lola} {lsym} {text})"
-                if meme_name is not None:
-                    meme = f"{{{meme} {msym} {mtext}}}"
-                if with_nodes:
-                    node = BinOp(op, node, leaf_node)  # type: ignore[arg-type]
-            else:
-                a, b = operand, value
-                lola = f"({text} {lsym} {lola})"
-                if meme_name is not None:
-                    meme = f"{{{mtext} {msym} {meme}}}"
-                if with_nodes:
-                    node = BinOp(op, leaf_node, node)  # type: ignore[arg-type]
-            if code == _ADD:
-                value = a + b
-            elif code == _SUB:
-                value = a - b
-            elif code == _MUL:
-                value = a * b
-            elif b:
-                value = a % b
-            else:
-                draft.zero = True
-                value = 0
-        if i:  # latent types act on operands only, not on a plain copy
-            draft.latent += latent
-        draft.deps_of.append(deps)
-        chain.append(longest + 1)
-        draft.recalls.append(recall)
-        needs = draft.needs_recall
-        if needs is not None:
-            needs.append(recall > 0 or any(needs[d] for d in deps))
-        return lola, (meme if meme_name is not None else None), value, node
-
-    def _assign(
-        self,
-        draft: _Draft,
-        target: str,
-        expression: tuple[str, str | None, int, Expr | None],
-    ) -> None:
-        """Append ``target = expression`` (from :meth:`_expression`) to the draft."""
-        lola, meme, value, node = expression
-        draft.last_def[target] = len(draft.targets)
-        draft.targets.append(target)
-        draft.lola.append(f"{target} = {lola}")
-        if meme is not None:
-            draft.meme.append(f"{self.meme_name[target]} = {meme}")  # type: ignore[union-attr]
-        if node is not None:
-            draft.nodes.append(node)  # type: ignore[union-attr]
-        draft.env[target] = value
-        if target in self.gset:
-            draft.global_names.append(target)  # a global's own value: it reads nothing
-        elif target not in draft.assigned:
-            draft.assigned.append(target)
 
     # -- structure ------------------------------------------------------------------
     def _depths(self, rnd: Callable[[], float], slots_needed: int) -> list[int]:
@@ -390,14 +270,14 @@ class ItemSampler:
         self,
         rng: random.Random,
         mode: GlobalsMode,
-        ops: tuple[tuple[int, str, str, Op], ...],
+        ops: tuple[OpEntry, ...],
         mandatory: Sequence[str],
-        draft: _Draft,
-    ) -> tuple[list[int], None]:
+    ) -> tuple[list[Statement], list[int], list[str], None]:
         """The paper's process: statements one by one; noise is whatever is not needed.
 
         The hot path of the generator, hence inlined leaf drawing and pre-bound names.
-        Returns the depths and no output (:meth:`_describe` picks it).
+        Returns the statements, the depths, the locals in first-assignment order and no
+        output (:meth:`_close` picks it).
         """
         rnd = rng.random
         n = self.n
@@ -421,15 +301,16 @@ class ItemSampler:
         p_assign = self.p_global_assign if mode == "train" and n_globals else 0.0
         cshare = self.constant_share
         int_min, int_span = self.int_min, self.int_span
-        expression, assign = self._expression, self._assign
-        assigned = draft.assigned
+        nops = len(ops)
+        statements: list[Statement] = []
+        assigned: list[str] = []
         slot = 0
         for j in range(n):
             d = depths[j]
             if d == 0 and p_assign and (assigned or j < n - 1) and rnd() < p_assign:
                 target = mand_get(slot) or globals_[int(rnd() * n_globals)]
                 slot += 1
-                assign(draft, target, expression((gvalues[target],), draft, rnd, ops))
+                statements.append((target, [gvalues[target]], []))  # its own value
                 continue
             leaves: list[Leaf] = []
             for _ in range(d + 1):
@@ -443,20 +324,21 @@ class ItemSampler:
                     r = int(rnd() * k)
                     name = assigned[r] if r < len(assigned) else globals_[r - len(assigned)]
                 leaves.append(name)
-            value = expression(leaves, draft, rnd, ops)
+            joins = [(ops[int(rnd() * nops)], rnd() < 0.5) for _ in range(d)]
             target = locals_[int(rnd() * n_locals)]
-            assign(draft, target, value)
-        return depths, None
+            statements.append((target, leaves, joins))
+            if target not in assigned:
+                assigned.append(target)
+        return statements, depths, assigned, None
 
     def _controlled(
         self,
         rng: random.Random,
         mode: GlobalsMode,
-        ops: tuple[tuple[int, str, str, Op], ...],
+        ops: tuple[OpEntry, ...],
         mandatory: Sequence[str],
         k: int,
-        draft: _Draft,
-    ) -> tuple[list[int], str] | None:
+    ) -> tuple[list[Statement], list[int], list[str], str] | None:
         """Exactly ``k`` noise statements: roles are fixed before any name is drawn.
 
         ``k`` random positions are noise, the rest is the slice. Each slice statement but
@@ -506,8 +388,9 @@ class ItemSampler:
         globals_ = self.globals
         n_globals = len(globals_) if mode != "none" else 0
         p_assign = self.p_global_assign if mode == "train" and n_globals else 0.0
-        cshare = self.constant_share
-        assigned = draft.assigned
+        cshare, nops = self.constant_share, len(ops)
+        statements: list[Statement] = []
+        assigned: list[str] = []
         pending: set[str] = set()
         tainted: set[str] = set()
         target_of: dict[int, str] = {}
@@ -537,6 +420,7 @@ class ItemSampler:
                 return name
 
             target = None
+            joins: list[tuple[OpEntry, bool]] = []
             if d == 0:
                 owned = mand.get(slot)
                 if (
@@ -549,13 +433,14 @@ class ItemSampler:
                     candidate = owned or globals_[int(rnd() * n_globals)]
                     if candidate not in pending:
                         target = candidate
-                        value = self._expression((self.gvalues[candidate],), draft, rnd, ops)
+                        leaves = [self.gvalues[candidate]]  # its own value
                 if target is None:
-                    value = self._expression((leaf(slot),), draft, rnd, ops)
+                    leaves = [leaf(slot)]
             else:
-                # A generator: each leaf is drawn just before the operator that joins it.
-                chain = (leaf(slot + i) for i in range(d + 1))
-                value = self._expression(chain, draft, rnd, ops)
+                leaves = [leaf(slot)]
+                for i in range(1, d + 1):
+                    leaves.append(leaf(slot + i))
+                    joins.append((ops[int(rnd() * nops)], rnd() < 0.5))
             if target is None:
                 free_locals = [x for x in self.locals if x not in pending]
                 if not free_locals:
@@ -567,12 +452,122 @@ class ItemSampler:
                 target_of[j] = target
             else:
                 tainted.add(target)
-            self._assign(draft, target, value)
-        return depths, target_of[last_signal]
+            statements.append((target, leaves, joins))
+            if target not in self.gset and target not in assigned:
+                assigned.append(target)
+        return statements, depths, assigned, target_of[last_signal]
+
+    # -- text, values and facts -----------------------------------------------------
+    def _realise(self, statements: list[Statement], dialect: str, recall_mode: bool) -> _Draft:
+        """Write and evaluate the drawn statements, and record their def-use facts.
+
+        A statement's leaves are chained in order: each further leaf joins the chain so
+        far on its drawn operator, the chain on the left or the right (``(a + (b * c))``,
+        D.1.4). Values follow the interpreter's rules: a variable operand contributes its
+        latent modification of the value it holds, a literal or a bracket its plain
+        value, and a single leaf (``a = b``) copies the stored value. A modulo by zero
+        marks the draft void. No randomness is used here.
+        """
+        draft = _Draft(dialect, recall_mode)
+        env, geff, gvalues, lmods = draft.env, self.geff, self.gvalues, self.lmods
+        gmodified, gset, var = self.gmodified, self.gset, self.var
+        last_def, chain, global_names = draft.last_def, draft.chain, draft.global_names
+        deps_of, recalls, needs_recall = draft.deps_of, draft.recalls, draft.needs_recall
+        lines = draft.lola
+        meme_lines, meme_name = draft.meme, self.meme_name
+        nodes = draft.nodes
+        with_nodes = nodes is not None
+        for j, (target, leaves, joins) in enumerate(statements):
+            lola = meme = ""
+            node: Expr | None = None
+            value = first = 0
+            deps: list[int] = []
+            recall = longest = latent = 0
+            for i, leaf in enumerate(leaves):
+                if type(leaf) is int:
+                    text = mtext = str(leaf)
+                    stored = operand = leaf
+                    leaf_node: Expr | None = Num(leaf) if with_nodes else None
+                else:
+                    text = leaf  # type: ignore[assignment]
+                    if leaf in geff:
+                        global_names.append(leaf)  # type: ignore[arg-type]
+                        stored, operand = gvalues[leaf], geff[leaf]  # type: ignore[index]
+                        if leaf in gmodified:
+                            latent += 1
+                        where = last_def.get(leaf, -1)  # type: ignore[arg-type]
+                        if where < 0:  # read before any assignment: recalled
+                            recall += 1
+                    else:  # a local: always assigned before it is read
+                        stored = operand = env[leaf]  # type: ignore[index]
+                        fn = lmods.get(leaf)  # type: ignore[arg-type]
+                        if fn is not None:
+                            operand = fn(stored)
+                            latent += 1
+                        where = last_def[leaf]  # type: ignore[index]
+                    if where >= 0 and where not in deps:
+                        deps.append(where)
+                        if chain[where] > longest:
+                            longest = chain[where]
+                    mtext = meme_name[leaf] if meme_lines is not None else text  # type: ignore[index]
+                    leaf_node = var[leaf] if with_nodes else None  # type: ignore[index]
+                if i == 0:
+                    lola, meme, value, first, node = text, mtext, stored, operand, leaf_node
+                    continue
+                if i == 1:
+                    value = first  # the first leaf is an operand now, not a copy
+                (code, lsym, msym, op), chain_left = joins[i - 1]
+                if chain_left:
+                    a, b = value, operand
+                    lola = f"({lola} {lsym} {text})"
+                    if meme_lines is not None:
+                        meme = f"{{{meme} {msym} {mtext}}}"
+                    if with_nodes:
+                        node = BinOp(op, node, leaf_node)  # type: ignore[arg-type]
+                else:
+                    a, b = operand, value
+                    lola = f"({text} {lsym} {lola})"
+                    if meme_lines is not None:
+                        meme = f"{{{mtext} {msym} {meme}}}"
+                    if with_nodes:
+                        node = BinOp(op, leaf_node, node)  # type: ignore[arg-type]
+                if code == _ADD:
+                    value = a + b
+                elif code == _SUB:
+                    value = a - b
+                elif code == _MUL:
+                    value = a * b
+                elif b:
+                    value = a % b
+                else:
+                    draft.zero = True
+                    value = 0
+            if joins:  # latent types act on operands only, not on a plain copy
+                draft.latent += latent
+            deps_of.append(deps)
+            chain.append(longest + 1)
+            recalls.append(recall)
+            if needs_recall is not None:
+                needs_recall.append(recall > 0 or any(needs_recall[d] for d in deps))
+            if target in gset:
+                global_names.append(target)  # a global's own value: the statement reads nothing
+            last_def[target] = j
+            env[target] = value
+            lines.append(f"{target} = {lola}")
+            if meme_lines is not None:
+                meme_lines.append(f"{meme_name[target]} = {meme}")
+            if with_nodes:
+                nodes.append(node)  # type: ignore[union-attr, arg-type]
+        return draft
 
     # -- metadata -------------------------------------------------------------------
     def _close(
-        self, draft: _Draft, mode: GlobalsMode, output: str | None, rnd: Callable[[], float]
+        self,
+        draft: _Draft,
+        assigned: list[str],
+        mode: GlobalsMode,
+        output: str | None,
+        rnd: Callable[[], float],
     ) -> tuple[str, int, int, int] | None:
         """Pick the output when the builder did not; its dependency slice.
 
@@ -583,7 +578,7 @@ class ItemSampler:
         """
         last_def = draft.last_def
         if output is None:
-            candidates = draft.assigned
+            candidates = assigned
             if mode == "recall":
                 needs = draft.needs_recall
                 candidates = [t for t in candidates if needs[last_def[t]]]  # type: ignore[index]
@@ -603,4 +598,4 @@ class ItemSampler:
                     slice_globals += recalls[dep]
         if mode == "recall" and not slice_globals:
             return None
-        return output, len(draft.targets) - len(in_slice), draft.chain[top], slice_globals
+        return output, len(draft.chain) - len(in_slice), draft.chain[top], slice_globals
