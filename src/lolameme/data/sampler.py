@@ -60,17 +60,22 @@ COLUMNS = (
     "n_chars",
 )
 _SYMBOL_TO_OP = {symbol: op for op, symbol in LOLA_OPS.items()}
-# Operator codes of the fused evaluator (:meth:`ItemSampler._expression`).
+_NUM_CACHE_LIMIT = 1 << 16  # literal ranges up to this size get prebuilt leaves
+# Operator codes of the evaluator in :meth:`ItemSampler._realise`.
 _ADD, _SUB, _MUL, _MOD = range(4)
 _CODE = {Op.ADD: _ADD, Op.SUB: _SUB, Op.MUL: _MUL, Op.MOD: _MOD}
 
-# A drawn statement, as the builders hand it to ``ItemSampler._realise``: its target, its
-# leaves (a name in canonical spelling, or a literal), and for each leaf after the first
-# the join drawn for it: the operator (code, LoLa symbol, MeMe symbol, Op) and whether the
-# chain so far stands on the left.
-Leaf = str | int
+# A leaf as the builders hand it to ``ItemSampler._realise``: a local's name (its value
+# is known only when the statement runs), or a fixed leaf (a literal or a global) with
+# everything about it precomputed: (LoLa text, MeMe text, stored value, operand value,
+# 1 if its latent modification is not the identity, the global's name or None, AST node).
+FixedLeaf = tuple[str, str, int, int, int, str | None, Expr]
+Leaf = str | FixedLeaf
+# A join: the operator (code, LoLa symbol, MeMe symbol, Op) and whether the chain so far
+# stands on its left. A statement: target, leaves, and one join per leaf after the first.
 OpEntry = tuple[int, str, str, Op]
-Statement = tuple[str, list[Leaf], list[tuple[OpEntry, bool]]]
+Join = tuple[OpEntry, bool]
+Statement = tuple[str, list[Leaf], list[Join]]
 
 
 @dataclass(frozen=True)
@@ -141,9 +146,11 @@ class ItemSampler:
     """Draws items of one data set. Holds only precomputed tables; all randomness comes
     from the ``random.Random`` passed to :meth:`draw`.
 
-    The hot path builds no AST for LoLa and MeMe items: each statement is written and
-    evaluated as its leaves are drawn (:meth:`_expression`). The languages package stays
-    the reference: the data tests parse every generated program and check its text
+    Drawing is split in two: a builder (:meth:`_natural` or :meth:`_controlled`) draws
+    the structure, leaves and joins of every statement; :meth:`_realise` then writes,
+    evaluates and describes them in one pass without randomness. No AST is built for
+    LoLa and MeMe items, the generator's hot path. The languages package stays the
+    reference: the data tests parse every generated program and check its text
     (``render``) and its label (``evaluate``) against it.
     """
 
@@ -155,30 +162,39 @@ class ItemSampler:
         self.constant_share = config.constant_share
         self.meme_share = config.meme_share
         self.noise = noise_count(config)
-        self.latent = latent_config(config)
-        self.gvalues = dict(names.globals)
+        latent = latent_config(config)
         self.globals = tuple(names.globals)
         self.gset = frozenset(self.globals)
         self.locals = names.locals
-        every = (*self.globals, *self.locals)
-        self.var = {name: Var(name) for name in every}
-        self.meme_name = {name: to_meme_name(name) for name in every}
-        effective = self.latent.effective
-        self.gmodified = frozenset(
-            name
-            for name in self.globals
-            if not self.latent.modification(self.latent.type_of(name)).is_identity
-        )
-        # Operand values: a global's is fixed; a local's is its modification of the value
-        # it holds (locals absent here keep their value).
-        self.geff = {name: effective(name, value) for name, value in self.gvalues.items()}
+        self.var = {name: Var(name) for name in (*self.globals, *self.locals)}
+        self.meme_name = {name: to_meme_name(name) for name in self.var}
+        # A global's operand value is fixed; a local's is its modification of the value
+        # it holds (locals absent from lmods keep their value).
         self.lmods = {
             name: fn
             for name in self.locals
-            if (fn := self.latent.modification(self.latent.type_of(name)).as_function())
+            if (fn := latent.modification(latent.type_of(name)).as_function())
         }
+        self.gleaves: dict[str, FixedLeaf] = {
+            name: (
+                name,
+                self.meme_name[name],
+                value,
+                latent.effective(name, value),
+                int(not latent.modification(latent.type_of(name)).is_identity),
+                name,
+                self.var[name],
+            )
+            for name, value in names.globals.items()
+        }
+        self.gleaf_list = [self.gleaves[name] for name in self.globals]
         self.int_min, self.int_span = config.min_int_value, config.max_int_value + 1
         self.int_span -= self.int_min
+        self.consts: list[FixedLeaf] | None = None
+        if self.int_span <= _NUM_CACHE_LIMIT:
+            self.consts = [self._literal(self.int_min + i) for i in range(self.int_span)]
+        # A global assigned in train gets its own value, as a literal.
+        self.own = {name: self._literal(value) for name, value in names.globals.items()}
         self.ops = {
             dialect: tuple(
                 (_CODE[op], LOLA_OPS[op], MEME_OPS[op], op)
@@ -186,7 +202,23 @@ class ItemSampler:
             )
             for dialect in ("lola", "meme", "module_mix")
         }
+        # joins[dialect][k][left]: operator k, the chain so far on the left or not.
+        self.joins = {
+            dialect: tuple(((entry, False), (entry, True)) for entry in ops)
+            for dialect, ops in self.ops.items()
+        }
         self.rejected: Counter[str] = Counter()  # why draws were repeated, for error messages
+
+    @staticmethod
+    def _literal(value: int) -> FixedLeaf:
+        text = str(value)
+        return (text, text, value, value, 0, None, Num(value))
+
+    def _const(self, rnd: Callable[[], float]) -> FixedLeaf:
+        index = int(rnd() * self.int_span)
+        return (
+            self.consts[index] if self.consts is not None else self._literal(self.int_min + index)
+        )
 
     # -- public ---------------------------------------------------------------------
     def draw(
@@ -200,12 +232,11 @@ class ItemSampler:
             dialect = "meme" if rnd() < self.meme_share else "lola"
         else:
             dialect = language
-        ops = self.ops[dialect]
         mode = policy.globals_mode
         if self.noise is None:
-            built = self._natural(rng, mode, ops, mandatory)
+            built = self._natural(rng, mode, dialect, mandatory)
         else:
-            built = self._controlled(rng, mode, ops, mandatory, self.noise)
+            built = self._controlled(rng, mode, dialect, mandatory, self.noise)
         if built is None:
             self.rejected["no free local for a target (LOCAL_VAR_COUNT too small)"] += 1
             return None
@@ -220,7 +251,6 @@ class ItemSampler:
             return None
         output, noise, dep_depth, slice_globals = facts
         global_names = draft.global_names
-        label = str(draft.env[output])
         draft.lola.append(f"print({output})")
         lola = ";".join(draft.lola)
         if draft.meme is not None:
@@ -234,7 +264,7 @@ class ItemSampler:
             text = lola
         row = (
             text,
-            label,
+            str(draft.env[output]),
             dialect,
             self.n,
             max(depths),
@@ -263,14 +293,11 @@ class ItemSampler:
             depths[j] = new
         return depths
 
-    def _const(self, rnd: Callable[[], float]) -> int:
-        return self.int_min + int(rnd() * self.int_span)
-
     def _natural(
         self,
         rng: random.Random,
         mode: GlobalsMode,
-        ops: tuple[OpEntry, ...],
+        dialect: str,
         mandatory: Sequence[str],
     ) -> tuple[list[Statement], list[int], list[str], None]:
         """The paper's process: statements one by one; noise is whatever is not needed.
@@ -295,13 +322,14 @@ class ItemSampler:
                     mand[slot] = name
                     break
         mand_get = mand.get
-        globals_, gvalues = self.globals, self.gvalues
+        globals_, gleaves, gleaf_list = self.globals, self.gleaves, self.gleaf_list
         n_globals = len(globals_) if mode != "none" else 0
         locals_, n_locals = self.locals, len(self.locals)
         p_assign = self.p_global_assign if mode == "train" and n_globals else 0.0
-        cshare = self.constant_share
-        int_min, int_span = self.int_min, self.int_span
-        nops = len(ops)
+        cshare, consts, own = self.constant_share, self.consts, self.own
+        int_span = self.int_span
+        joins_of = self.joins[dialect]
+        nops = len(joins_of)
         statements: list[Statement] = []
         assigned: list[str] = []
         slot = 0
@@ -310,21 +338,24 @@ class ItemSampler:
             if d == 0 and p_assign and (assigned or j < n - 1) and rnd() < p_assign:
                 target = mand_get(slot) or globals_[int(rnd() * n_globals)]
                 slot += 1
-                statements.append((target, [gvalues[target]], []))  # its own value
+                statements.append((target, [own[target]], []))
                 continue
             leaves: list[Leaf] = []
             for _ in range(d + 1):
                 name = mand_get(slot)
                 slot += 1
-                if name is None:
-                    k = len(assigned) + n_globals
-                    if k == 0 or rnd() < cshare:
-                        leaves.append(int_min + int(rnd() * int_span))
-                        continue
-                    r = int(rnd() * k)
-                    name = assigned[r] if r < len(assigned) else globals_[r - len(assigned)]
-                leaves.append(name)
-            joins = [(ops[int(rnd() * nops)], rnd() < 0.5) for _ in range(d)]
+                if name is not None:
+                    leaves.append(gleaves[name])
+                    continue
+                k = len(assigned) + n_globals
+                if k == 0 or rnd() < cshare:
+                    leaves.append(
+                        consts[int(rnd() * int_span)] if consts is not None else self._const(rnd)
+                    )
+                    continue
+                r = int(rnd() * k)
+                leaves.append(assigned[r] if r < len(assigned) else gleaf_list[r - len(assigned)])
+            joins = [joins_of[int(rnd() * nops)][rnd() < 0.5] for _ in range(d)]
             target = locals_[int(rnd() * n_locals)]
             statements.append((target, leaves, joins))
             if target not in assigned:
@@ -335,7 +366,7 @@ class ItemSampler:
         self,
         rng: random.Random,
         mode: GlobalsMode,
-        ops: tuple[OpEntry, ...],
+        dialect: str,
         mandatory: Sequence[str],
         k: int,
     ) -> tuple[list[Statement], list[int], list[str], str] | None:
@@ -388,7 +419,8 @@ class ItemSampler:
         globals_ = self.globals
         n_globals = len(globals_) if mode != "none" else 0
         p_assign = self.p_global_assign if mode == "train" and n_globals else 0.0
-        cshare, nops = self.constant_share, len(ops)
+        cshare, gleaves, joins_of = self.constant_share, self.gleaves, self.joins[dialect]
+        nops = len(joins_of)
         statements: list[Statement] = []
         assigned: list[str] = []
         pending: set[str] = set()
@@ -417,10 +449,10 @@ class ItemSampler:
                         return self._const(rnd)
                     r = int(rnd() * k)
                     name = pool[r] if r < len(pool) else globals_[r - len(pool)]
-                return name
+                return gleaves.get(name) or name
 
             target = None
-            joins: list[tuple[OpEntry, bool]] = []
+            joins: list[Join] = []
             if d == 0:
                 owned = mand.get(slot)
                 if (
@@ -433,14 +465,14 @@ class ItemSampler:
                     candidate = owned or globals_[int(rnd() * n_globals)]
                     if candidate not in pending:
                         target = candidate
-                        leaves = [self.gvalues[candidate]]  # its own value
+                        leaves = [self.own[candidate]]
                 if target is None:
                     leaves = [leaf(slot)]
             else:
                 leaves = [leaf(slot)]
                 for i in range(1, d + 1):
                     leaves.append(leaf(slot + i))
-                    joins.append((ops[int(rnd() * nops)], rnd() < 0.5))
+                    joins.append(joins_of[int(rnd() * nops)][rnd() < 0.5])
             if target is None:
                 free_locals = [x for x in self.locals if x not in pending]
                 if not free_locals:
@@ -469,50 +501,47 @@ class ItemSampler:
         marks the draft void. No randomness is used here.
         """
         draft = _Draft(dialect, recall_mode)
-        env, geff, gvalues, lmods = draft.env, self.geff, self.gvalues, self.lmods
-        gmodified, gset, var = self.gmodified, self.gset, self.var
+        env, lmods, var, meme_name = draft.env, self.lmods, self.var, self.meme_name
         last_def, chain, global_names = draft.last_def, draft.chain, draft.global_names
         deps_of, recalls, needs_recall = draft.deps_of, draft.recalls, draft.needs_recall
-        lines = draft.lola
-        meme_lines, meme_name = draft.meme, self.meme_name
-        nodes = draft.nodes
-        with_nodes = nodes is not None
+        lines, meme_lines, nodes = draft.lola, draft.meme, draft.nodes
+        is_meme, with_nodes = meme_lines is not None, nodes is not None
         for j, (target, leaves, joins) in enumerate(statements):
-            lola = meme = ""
-            node: Expr | None = None
-            value = first = 0
             deps: list[int] = []
             recall = longest = latent = 0
+            lola = meme = ""
+            node: Expr | None = None
+            value = 0
             for i, leaf in enumerate(leaves):
-                if type(leaf) is int:
-                    text = mtext = str(leaf)
-                    stored = operand = leaf
-                    leaf_node: Expr | None = Num(leaf) if with_nodes else None
-                else:
-                    text = leaf  # type: ignore[assignment]
-                    if leaf in geff:
-                        global_names.append(leaf)  # type: ignore[arg-type]
-                        stored, operand = gvalues[leaf], geff[leaf]  # type: ignore[index]
-                        if leaf in gmodified:
-                            latent += 1
-                        where = last_def.get(leaf, -1)  # type: ignore[arg-type]
-                        if where < 0:  # read before any assignment: recalled
-                            recall += 1
-                    else:  # a local: always assigned before it is read
-                        stored = operand = env[leaf]  # type: ignore[index]
-                        fn = lmods.get(leaf)  # type: ignore[arg-type]
-                        if fn is not None:
-                            operand = fn(stored)
-                            latent += 1
-                        where = last_def[leaf]  # type: ignore[index]
-                    if where >= 0 and where not in deps:
+                if type(leaf) is str:  # a local: assigned before it is read
+                    text = leaf
+                    stored = operand = env[leaf]
+                    fn = lmods.get(leaf)
+                    if fn is not None:
+                        operand = fn(stored)
+                        latent += 1
+                    where = last_def[leaf]
+                    if where not in deps:
                         deps.append(where)
                         if chain[where] > longest:
                             longest = chain[where]
-                    mtext = meme_name[leaf] if meme_lines is not None else text  # type: ignore[index]
-                    leaf_node = var[leaf] if with_nodes else None  # type: ignore[index]
-                if i == 0:
-                    lola, meme, value, first, node = text, mtext, stored, operand, leaf_node
+                    mtext = meme_name[leaf] if is_meme else text
+                    leaf_node = var[leaf] if with_nodes else None
+                else:
+                    text, mtext, stored, operand, modified, name, leaf_node = leaf  # type: ignore[misc]
+                    if name is not None:  # a global
+                        global_names.append(name)
+                        latent += modified
+                        where = last_def.get(name, -1)
+                        if where < 0:  # not assigned before in this item: recalled
+                            recall += 1
+                        elif where not in deps:
+                            deps.append(where)
+                            if chain[where] > longest:
+                                longest = chain[where]
+                if not i:
+                    lola, meme, value, node = text, mtext, stored, leaf_node
+                    first = operand
                     continue
                 if i == 1:
                     value = first  # the first leaf is an operand now, not a copy
@@ -520,14 +549,14 @@ class ItemSampler:
                 if chain_left:
                     a, b = value, operand
                     lola = f"({lola} {lsym} {text})"
-                    if meme_lines is not None:
+                    if is_meme:
                         meme = f"{{{meme} {msym} {mtext}}}"
                     if with_nodes:
                         node = BinOp(op, node, leaf_node)  # type: ignore[arg-type]
                 else:
                     a, b = operand, value
                     lola = f"({text} {lsym} {lola})"
-                    if meme_lines is not None:
+                    if is_meme:
                         meme = f"{{{mtext} {msym} {meme}}}"
                     if with_nodes:
                         node = BinOp(op, leaf_node, node)  # type: ignore[arg-type]
@@ -541,7 +570,6 @@ class ItemSampler:
                     value = a % b
                 else:
                     draft.zero = True
-                    value = 0
             if joins:  # latent types act on operands only, not on a plain copy
                 draft.latent += latent
             deps_of.append(deps)
@@ -549,13 +577,13 @@ class ItemSampler:
             recalls.append(recall)
             if needs_recall is not None:
                 needs_recall.append(recall > 0 or any(needs_recall[d] for d in deps))
-            if target in gset:
+            if target in self.gset:
                 global_names.append(target)  # a global's own value: the statement reads nothing
             last_def[target] = j
             env[target] = value
             lines.append(f"{target} = {lola}")
-            if meme_lines is not None:
-                meme_lines.append(f"{meme_name[target]} = {meme}")
+            if is_meme:
+                meme_lines.append(f"{meme_name[target]} = {meme}")  # type: ignore[union-attr]
             if with_nodes:
                 nodes.append(node)  # type: ignore[union-attr, arg-type]
         return draft
