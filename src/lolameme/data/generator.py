@@ -22,17 +22,17 @@ test leak) when its LoLa rendering matches another item's.
 from __future__ import annotations
 
 import array
-import multiprocessing
+import gc
 import random
 import sys
-import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lolameme.data.config import LolamemeConfig, global_schedule
 from lolameme.data.names import NameTables, draw_names
+from lolameme.data.pool import OrderedMap, shard_map
 from lolameme.data.sampler import COLUMNS, ItemSampler, SplitPolicy
 from lolameme.data.store import DatasetWriter
 from lolameme.errors import DataError
@@ -171,65 +171,25 @@ def _run_shard(args: tuple[ShardJob, frozenset[int]]) -> tuple[ShardJob, bytes]:
     seen: set[int] = set()
     rows: list[tuple] = []
     hashes: list[int] = []
-    for item in range(job.start, job.stop):
-        key, row = ctx.draw_unique(rng, job.split, item, seen, exclude)
-        seen.add(key)
-        hashes.append(key)
-        rows.append(row)
+    # The rows of a shard are many small acyclic objects that stay alive until the
+    # write: the cyclic garbage collector would re-scan them again and again (it cost
+    # about a third of the drawing time), and finds nothing to free.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for item in range(job.start, job.stop):
+            key, row = ctx.draw_unique(rng, job.split, item, seen, exclude)
+            seen.add(key)
+            hashes.append(key)
+            rows.append(row)
+    finally:
+        if collecting:
+            gc.enable()
     ctx.write(job.split, job.index, rows)
     packed = array.array("Q", hashes)
     if sys.byteorder != "little":  # numpy reads them back as little-endian uint64
         packed.byteswap()
     return job, packed.tobytes()
-
-
-def start_method() -> str:
-    """``fork`` when this process has no other Python thread (workers start in
-    milliseconds instead of re-importing everything), else ``spawn``.
-
-    Workers get all their state from the pool initializer, so both give the same files.
-    """
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and sys.platform == "linux" and threading.active_count() == 1:
-        return "fork"
-    return "spawn"
-
-
-class _Runner:
-    """Runs shard jobs in this process (``workers == 1``) or in a process pool."""
-
-    def __init__(
-        self,
-        config: LolamemeConfig,
-        names: NameTables,
-        root: Path,
-        workers: int,
-        method: str | None = None,
-    ) -> None:
-        self.initargs = (config.model_dump(mode="json"), names, str(root))
-        self.pool = None
-        if workers > 1:
-            self.pool = multiprocessing.get_context(method or start_method()).Pool(
-                workers, initializer=_init_worker, initargs=self.initargs
-            )
-        else:
-            _init_worker(*self.initargs)
-
-    def run(
-        self, jobs: Iterable[ShardJob], exclude: frozenset[int]
-    ) -> Iterator[tuple[ShardJob, bytes]]:
-        tasks = [(job, exclude) for job in jobs]
-        if self.pool is None:
-            yield from map(_run_shard, tasks)
-        else:
-            yield from self.pool.imap_unordered(_run_shard, tasks)
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
-            self.pool = None
-        _WORKER.clear()
 
 
 def _jobs(split: str, size: int, shard_size: int) -> list[ShardJob]:
@@ -284,15 +244,17 @@ def build_lolameme(
 ) -> dict[str, Any]:
     """Fill ``writer`` with every split of ``config``; the Task ``build`` of LoLa/MeMe.
 
-    ``method`` forces a multiprocessing start method (default: :func:`start_method`).
+    ``method`` forces a multiprocessing start method (default:
+    :func:`lolameme.data.pool.start_method`).
     """
     names = draw_names(config, config.seed)
-    # The pool starts before numpy and tqdm are loaded here: no thread exists at a fork.
-    runner = _Runner(config, names, writer.root, max(1, workers), method)
+    initargs = (config.model_dump(mode="json"), names, str(writer.root))
     try:
-        redrawn = _draw_splits(config, names, writer, runner)
+        # The pool starts before numpy and tqdm are loaded here: no thread exists at a fork.
+        with shard_map(max(1, workers), _init_worker, initargs, method) as pmap:
+            redrawn = _draw_splits(config, names, writer, pmap)
     finally:
-        runner.close()
+        _WORKER.clear()
     return {
         "split_order": ["train", *config.test_splits],
         "globals": dict(names.globals),
@@ -305,7 +267,7 @@ def build_lolameme(
 
 
 def _draw_splits(
-    config: LolamemeConfig, names: NameTables, writer: DatasetWriter, runner: _Runner
+    config: LolamemeConfig, names: NameTables, writer: DatasetWriter, pmap: OrderedMap
 ) -> dict[str, int]:
     """Test splits first (their hashes then bar them from train), then train."""
     import numpy as np
@@ -323,7 +285,7 @@ def _draw_splits(
             # One uint64 per item, filled as shards finish (8 bytes per item in memory).
             keys = {split: np.zeros(plan[split][-1].stop, dtype=np.uint64) for split in stage}
             jobs = [job for split in stage for job in plan[split]]
-            for job, packed in runner.run(jobs, exclude):
+            for job, packed in pmap(_run_shard, [(job, exclude) for job in jobs]):
                 keys[job.split][job.start : job.stop] = np.frombuffer(packed, dtype="<u8")
                 bar.update(job.stop - job.start)
             for split in stage:

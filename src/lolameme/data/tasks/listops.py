@@ -31,8 +31,8 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from lolameme.data.pool import OrderedMap, shard_count, shard_map
 from lolameme.data.tasks import Task
-from lolameme.data.tasks._shards import OrderedMap, ordered_map, shard_count
 from lolameme.errors import ConfigError, DataError
 
 OperatorName = Literal["MIN", "MAX", "MED", "SM"]
@@ -334,7 +334,7 @@ def build(config: ListOpsConfig, writer: Any, workers: int) -> dict[str, Any]:
     sizes = {"train": config.num_train, "val": config.num_val, "test": config.num_test}
     taken: set[bytes] = set()
     most_shards = max(shard_count(rows, SHARD_ITEMS) for rows in sizes.values())
-    with ordered_map(min(workers, most_shards)) as pmap:  # no idle workers to start
+    with shard_map(min(workers, most_shards)) as pmap:  # no idle workers to start
         for split in _DRAW_ORDER:
             _build_split(config, split, sizes[split], taken, writer, pmap)
     return {

@@ -38,13 +38,13 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from lolameme.data.pool import shard_count, shard_map, shard_sizes
 from lolameme.data.store import IGNORE_INDEX
 from lolameme.data.tasks import Task
-from lolameme.data.tasks._shards import ordered_map, shard_count, shard_sizes
 from lolameme.errors import ConfigError, DataError
 
 SPLIT_IDS = {"train": 0, "test": 1}
-SHARD_ROWS = 10_000  # rows per generation shard and output file (fixed: see _shards)
+SHARD_ROWS = 10_000  # rows per generation shard and output file (fixed: see lolameme.data.pool)
 TOKEN_DTYPE = np.int32
 
 
@@ -191,7 +191,7 @@ def build(config: MQARConfig, writer: Any, workers: int) -> dict[str, Any]:
     sizes = {"train": config.num_train, "test": config.num_test}
     digests: dict[str, set[bytes]] = {}
     most_shards = max(shard_count(rows, SHARD_ROWS) for rows in sizes.values())
-    with ordered_map(min(workers, most_shards)) as pmap:  # no idle workers to start
+    with shard_map(min(workers, most_shards)) as pmap:  # no idle workers to start
         for split, total in sizes.items():
             jobs = [
                 (config, split, shard, rows, writer)
