@@ -8,7 +8,7 @@ keyword arguments written out. The model is built from this config alone, so a s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
@@ -34,7 +34,15 @@ class ModelConfig(BaseModel):
     """Everything needed to rebuild a :class:`~lolameme.models.model.LanguageModel`.
 
     ``embed_width`` is the width of the token embedding, the final LayerNorm and the
-    tied LM head; linear adapters bridge it to layers of another width.
+    LM head; linear adapters bridge it to layers of another width.
+
+    ``tie_embeddings`` and ``init`` default to GPT-2's choices: the LM head shares the
+    token embedding, and every weight starts at N(0, 0.02) (see
+    :meth:`LanguageModel._init_weights`). ``init="pytorch"`` keeps each module's own
+    PyTorch initialisation instead (embeddings N(0, 1), linear layers uniform in
+    +-1/sqrt(fan_in)). At tiny widths GPT-2's choices keep a 2-layer attention model on
+    MQAR's plateau for thousands of steps; untied with PyTorch's init it learns the
+    lookup in a few hundred (``docs/zoo.md``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -45,3 +53,5 @@ class ModelConfig(BaseModel):
     max_seq_len: PositiveInt
     embed_width: PositiveInt
     layers: list[LayerConfig] = Field(min_length=1)
+    tie_embeddings: bool = True
+    init: Literal["gpt2", "pytorch"] = "gpt2"

@@ -1,9 +1,10 @@
-"""The language model: embeddings, a list of blocks, a final LayerNorm, a tied LM head.
+"""The language model: embeddings, a list of blocks, a final LayerNorm, an LM head
+(tied to the token embedding unless configured).
 
     x = wte(ids) [+ wpe(positions)]        # learned positions only if no layer is position-aware
     for block in blocks: x = block(x)      # a block may start with a width adapter
     x = proj_out(x)                        # adapter back to the embedding width, if needed
-    logits = ln_f(x) @ wte.weight.T        # the LM head shares the embedding matrix
+    logits = lm_head(ln_f(x))              # lm_head.weight is wte.weight when tied (GPT-2)
 
 ``forward`` always returns logits (B, L, V). ``prefill``/``step`` give the same logits
 one position at a time, for fast greedy decoding.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -68,8 +69,10 @@ class LanguageModel(nn.Module):
         self.proj_out = nn.Linear(d, width) if d != width else None
         self.ln_f = nn.LayerNorm(width)
         self.lm_head = nn.Linear(width, config.vocab_size, bias=False)
-        self.lm_head.weight = self.wte.weight  # weight tying, as GPT-2
-        self._init_weights()
+        if config.tie_embeddings:
+            self.lm_head.weight = self.wte.weight  # weight tying, as GPT-2
+        if config.init == "gpt2":
+            self._init_weights()
 
     # --- initialisation ----------------------------------------------------------------
     def _init_weights(self) -> None:
@@ -173,7 +176,7 @@ class LanguageModel(nn.Module):
         return self.config.max_seq_len
 
     def num_parameters(self) -> int:
-        """Trainable numbers, the tied embedding/head matrix counted once."""
+        """Trainable numbers, a tied embedding/head matrix counted once."""
         return sum(p.numel() for p in self.parameters())
 
     def state_size(self, sequence_length: int | None = None) -> int:
@@ -205,8 +208,21 @@ class LanguageModel(nn.Module):
 
 
 def build_model(
-    spec: str, *, scale: str = "tiny", vocab_size: int, max_seq_len: int = 1024
+    spec: str,
+    *,
+    scale: str = "tiny",
+    vocab_size: int,
+    max_seq_len: int = 1024,
+    tie_embeddings: bool = True,
+    init: Literal["gpt2", "pytorch"] = "gpt2",
 ) -> LanguageModel:
     """Build the model a spec string names (see :mod:`lolameme.models.spec`) at ``scale``."""
-    config = parse_spec(spec, scale=scale, vocab_size=vocab_size, max_seq_len=max_seq_len)
+    config = parse_spec(
+        spec,
+        scale=scale,
+        vocab_size=vocab_size,
+        max_seq_len=max_seq_len,
+        tie_embeddings=tie_embeddings,
+        init=init,
+    )
     return LanguageModel(config)

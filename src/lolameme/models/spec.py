@@ -18,6 +18,7 @@ A bare mixer name that is also a preset (``hyena``, ``base_conv``) means the pre
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from lolameme.models.config import LayerConfig, ModelConfig, SpecError
 from lolameme.models.mixers import MIXERS
@@ -104,8 +105,20 @@ def _dominant_width(layers: list[LayerConfig]) -> int:
     return max(counts, key=lambda w: counts[w])
 
 
-def parse_spec(spec: str, *, scale: str, vocab_size: int, max_seq_len: int) -> ModelConfig:
-    """Expand ``spec`` at ``scale`` into the explicit per-layer :class:`ModelConfig`."""
+def parse_spec(
+    spec: str,
+    *,
+    scale: str,
+    vocab_size: int,
+    max_seq_len: int,
+    tie_embeddings: bool = True,
+    init: Literal["gpt2", "pytorch"] = "gpt2",
+) -> ModelConfig:
+    """Expand ``spec`` at ``scale`` into the explicit per-layer :class:`ModelConfig`.
+
+    ``tie_embeddings`` and ``init`` are model-wide, not per layer (see
+    :class:`ModelConfig`); their defaults are GPT-2's.
+    """
     if not isinstance(spec, str) or not re.sub(r"\s+", "", spec):
         raise SpecError(
             "empty model spec; give a preset or a pattern such as "
@@ -129,4 +142,6 @@ def parse_spec(spec: str, *, scale: str, vocab_size: int, max_seq_len: int) -> M
         max_seq_len=max_seq_len,
         embed_width=_dominant_width(layers),
         layers=layers,
+        tie_embeddings=tie_embeddings,
+        init=init,
     )

@@ -33,6 +33,14 @@ def train_command(
     warmup: int | None = typer.Option(None, help="Warmup steps. [5% of steps]"),
     weight_decay: float | None = typer.Option(None, help="AdamW weight decay. [0.1]"),
     seed: int | None = typer.Option(None, help="Seed of init, batches and eval sample. [0]"),
+    tie_embeddings: bool | None = typer.Option(
+        None,
+        "--tie-embeddings/--untie-embeddings",
+        help="Share the LM head with the token embedding, as GPT-2. [tied]",
+    ),
+    init: str | None = typer.Option(
+        None, help="Weight init: gpt2 (N(0, 0.02)) or pytorch (each module's own). [gpt2]"
+    ),
     device: str | None = typer.Option(None, help="auto, cpu or cuda. [auto]"),
     tokenizer: str | None = typer.Option(None, help="bpe or char (text data). [bpe]"),
     vocab_size: int | None = typer.Option(None, help="BPE vocabulary size. [512]"),

@@ -18,6 +18,8 @@ IDENTITY_FIELDS = (
     "max_seq_len",
     "seed",
     "batch_size",
+    "tie_embeddings",
+    "init",
 )
 
 
@@ -42,6 +44,10 @@ class TrainConfig(BaseModel):
     weight_decay: float = Field(0.1, ge=0)
     grad_clip: float = Field(1.0, gt=0)
     seed: int = 0
+    tie_embeddings: bool = Field(True, description="LM head shares the token embedding (GPT-2)")
+    init: Literal["gpt2", "pytorch"] = Field(
+        "gpt2", description="weight init: GPT-2's N(0, 0.02) or each module's PyTorch default"
+    )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     tokenizer: Literal["bpe", "char"] = "bpe"
     vocab_size: int | None = Field(None, ge=8, description="BPE vocab (tokens data: >= data's)")

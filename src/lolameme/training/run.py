@@ -36,11 +36,14 @@ METRICS = "metrics.jsonl"
 EVAL_JSON = "eval.json"
 
 
-def build_model(spec: str, *, scale: str, vocab_size: int, max_seq_len: int) -> torch.nn.Module:
-    """A fresh model from a spec string (the one place training calls the models layer)."""
+def build_model(
+    spec: str, *, scale: str, vocab_size: int, max_seq_len: int, **options: Any
+) -> torch.nn.Module:
+    """A fresh model from a spec string (the one place training calls the models layer);
+    ``options`` are :func:`lolameme.models.build_model`'s model-wide keywords."""
     from lolameme.models import build_model as _build
 
-    return _build(spec, scale=scale, vocab_size=vocab_size, max_seq_len=max_seq_len)
+    return _build(spec, scale=scale, vocab_size=vocab_size, max_seq_len=max_seq_len, **options)
 
 
 def model_from_config(config: dict[str, Any]) -> torch.nn.Module:

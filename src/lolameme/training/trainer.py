@@ -68,10 +68,15 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
 
 
 def _check_resume(saved: dict[str, Any], config: TrainConfig, fingerprint: str) -> None:
-    differences = [
-        f"{name} was {saved['config'].get(name)!r}, now {getattr(config, name)!r}"
+    # a run saved before a field existed was trained with that field's default
+    was = {
+        name: saved["config"].get(name, TrainConfig.model_fields[name].default)
         for name in IDENTITY_FIELDS
-        if saved["config"].get(name) != getattr(config, name)
+    }
+    differences = [
+        f"{name} was {was[name]!r}, now {getattr(config, name)!r}"
+        for name in IDENTITY_FIELDS
+        if was[name] != getattr(config, name)
     ]
     if saved["data"]["fingerprint"] != fingerprint:
         differences.append(f"the data set differs (was {saved['data']['path']})")
@@ -126,6 +131,8 @@ class _Run:
             scale=config.scale,
             vocab_size=self.data.codec.vocab_size,
             max_seq_len=self.data.max_seq_len,
+            tie_embeddings=config.tie_embeddings,
+            init=config.init,
         ).to(device)
         self.checkpoint = latest_checkpoint(self.out) if saved else None
         self.optimizer = build_optimizer(
