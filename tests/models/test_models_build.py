@@ -120,6 +120,43 @@ def test_init_follows_gpt2() -> None:
     assert model.lm_head.weight is model.wte.weight  # tied
 
 
+def test_untied_pytorch_init_is_a_separate_head_with_torch_defaults() -> None:
+    torch.manual_seed(0)
+    gpt2 = build_model("attention*2", scale="tiny", vocab_size=500, max_seq_len=64)
+    torch.manual_seed(0)
+    model = build_model(
+        "attention*2",
+        scale="tiny",
+        vocab_size=500,
+        max_seq_len=64,
+        tie_embeddings=False,
+        init="pytorch",
+    )
+    assert model.lm_head.weight is not model.wte.weight
+    assert model.num_parameters() == gpt2.num_parameters() + 500 * 64
+    assert model.wte.weight.std().item() == pytest.approx(1.0, rel=0.05)  # nn.Embedding's N(0, 1)
+    assert model.wpe.weight.std().item() == pytest.approx(1.0, rel=0.1)
+    bound = 64**-0.5  # nn.Linear: uniform in +-1/sqrt(fan_in), biases too
+    c_attn = model.blocks[0].mixer.c_attn
+    assert c_attn.weight.abs().max().item() <= bound
+    assert c_attn.weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.05)
+    assert torch.count_nonzero(c_attn.bias) > 0
+    data = json.loads(json.dumps(model.config_dict()))
+    assert data["tie_embeddings"] is False and data["init"] == "pytorch"
+    assert LanguageModel.from_config_dict(data).lm_head.weight is not None
+    with pytest.raises(ValidationError, match="init"):
+        LanguageModel.from_config_dict({**data, "init": "xavier"})
+
+
+def test_a_config_saved_before_the_knobs_rebuilds_as_gpt2() -> None:
+    data = smoke("gpt2").config_dict()
+    for key in ("tie_embeddings", "init"):
+        del data[key]
+    model = LanguageModel.from_config_dict(data)
+    assert model.lm_head.weight is model.wte.weight
+    assert model.config.init == "gpt2"
+
+
 def test_param_groups_exempt_filters_and_vectors() -> None:
     model = smoke("hyena*2,attention,base_conv*2")
     decay, no_decay = model.param_groups(0.1)

@@ -180,6 +180,7 @@ def test_cli_errors_are_one_line(
             ),
             "batch_size",
         ),
+        (_train_args(data, out, *MODEL, "--resume", "--untie-embeddings"), "tie_embeddings"),
         (
             _train_args(other, out, *MODEL, "--resume"),
             "data set differs",
@@ -207,6 +208,11 @@ def test_cli_resume_needs_only_the_run_dir(
         )
     )
     assert latest_checkpoint(out).name == "step-00000002"
+    run_json = out / "run.json"  # as written before the tie_embeddings/init knobs existed
+    saved = json.loads(run_json.read_text())
+    for section in (saved["config"], saved["model"]):
+        del section["tie_embeddings"], section["init"]
+    run_json.write_text(json.dumps(saved))
     main(["train", "--out", str(out), "--resume", "-q"])
     assert latest_checkpoint(out).name == "step-00000004"
     assert "run written to" in capsys.readouterr().out
