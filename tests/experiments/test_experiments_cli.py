@@ -81,3 +81,14 @@ def test_unknown_model_spec_in_a_spec_file_lists_the_presets(capsys, tmp_path: P
     code, _, err = _run(["experiment", "run", str(path), "--out", str(tmp_path / "o")], capsys)
     assert code == 2 and "thex-99" in err and "0 <= N <= 17" in err
     assert not (tmp_path / "o" / "data").exists()
+
+
+def test_models_with_commas_are_selected_with_semicolons(capsys, tmp_path: Path) -> None:
+    hybrid = "base_conv@{width},sparse_attention@{width}"
+    argv = ["experiment", "run", "mqar", "--scale", "smoke", "--out", str(tmp_path / "x")]
+    code, out, err = _run([*argv, "--models", f"attention@{{width}}*2;{hybrid}", "-q"], capsys)
+    assert code == 0, err
+    import pandas as pd
+
+    results = pd.read_parquet(tmp_path / "x" / "results.parquet")
+    assert set(results["model"]) == {"attention@{width}*2", hybrid}

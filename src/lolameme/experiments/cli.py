@@ -25,6 +25,13 @@ def _csv(text: str | None) -> list[str] | None:
     return [x.strip() for x in text.split(",") if x.strip()] if text else None
 
 
+def _model_list(text: str | None) -> list[str] | None:
+    """``--models``: comma-separated, or ';'-separated when a spec has commas (hybrids)."""
+    if text and ";" in text:
+        return [x.strip() for x in text.split(";") if x.strip()]
+    return _csv(text)
+
+
 def _seeds(text: str | None) -> list[int] | None:
     items = _csv(text)
     if items is None:
@@ -99,7 +106,12 @@ def run_command(
     workers: int = typer.Option(
         1, "--workers", "-w", help="Cells at once (local: processes; ray: 0 = no cap)."
     ),
-    models: str = typer.Option(None, "--models", help="Only these models: gpt2,hyena,..."),
+    models: str = typer.Option(
+        None,
+        "--models",
+        help="Only these models: 'gpt2,hyena'; separate with ';' when a model has commas "
+        "('attention*2;base_conv,attention').",
+    ),
     seeds: str = typer.Option(None, "--seeds", help="Only these seeds: 0,1."),
     sets: list[str] = typer.Option(
         [], "--set", help="Override a setting: data.GLOBALVAR_COUNT=30, train.steps=400."
@@ -126,7 +138,7 @@ def run_command(
         out,
         engine=engine,
         workers=workers,
-        models=_csv(models),
+        models=_model_list(models),
         seeds=_seeds(seeds),
         tag=tag,
         sets=sets,
