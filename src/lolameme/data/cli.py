@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 data_app = typer.Typer(
+    rich_markup_mode=None,
     help="Inspect generated data sets and list the available tasks and presets.",
     no_args_is_help=True,
 )

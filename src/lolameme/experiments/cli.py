@@ -16,6 +16,7 @@ import typer
 from lolameme.errors import ConfigError
 
 experiment_app = typer.Typer(
+    rich_markup_mode=None,
     help="Run the paper's experiments (tables and figures) at a size that fits your hardware.",
     no_args_is_help=True,
 )
