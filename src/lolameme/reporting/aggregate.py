@@ -83,6 +83,17 @@ def axis_values(spec: dict[str, Any], axis: str) -> list[Any]:
     raise KeyError(axis)
 
 
+def in_grid(spec: dict[str, Any], conditions: dict[str, Any]) -> bool:
+    """False when ``conditions`` ask for an axis value this scale's grid does not have
+    (a ``seq_len: 256`` panel of a spec whose tiny grid has only 64)."""
+    names = {a["name"] for a in spec.get("axes", [])}
+    for axis, wanted in conditions.items():
+        outside = axis in names and wanted not in ("min", "max")
+        if outside and all(str(v) != str(wanted) for v in axis_values(spec, axis)):
+            return False
+    return True
+
+
 def where(rows: Any, spec: dict[str, Any], conditions: dict[str, Any]) -> Any:
     """Rows whose axis columns match ``conditions``; ``min``/``max`` name the spec's
     smallest/largest point of that axis."""

@@ -10,17 +10,23 @@ from pathlib import Path
 from typing import Any
 
 from lolameme._io import atomic_path
-from lolameme.reporting.aggregate import display_name, stat, summarize, where
+from lolameme.reporting.aggregate import display_name, in_grid, stat, summarize, where
 from lolameme.reporting.results import metric_column
 
 
 def figure_series(figure: dict[str, Any], rows: Any, spec: dict[str, Any]) -> dict[str, Any]:
-    """``{panel index: {model: [Stat per x point]}}`` plus the x points."""
+    """``{panel index: {model: [Stat per x point]}}`` plus the x points.
+
+    Panels whose slice is outside this scale's grid are left out (a reduced CPU grid
+    has no seq_len 256 to draw); ``panels`` may thus be empty.
+    """
     axis = next(a for a in spec["axes"] if a["name"] == figure["x"])
     points = axis["points"]
     scoped = where(rows, spec, figure.get("where", {}))
     panels = []
     for panel in figure["panels"]:
+        if not in_grid(spec, {**figure.get("where", {}), **panel.get("where", {})}):
+            continue
         panel_rows = where(scoped, spec, panel.get("where", {}))
         lines = {}
         for model in figure["models"]:
