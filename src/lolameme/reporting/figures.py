@@ -6,6 +6,7 @@ The paper's figures print no numbers, so each figure also returns the numbers be
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,8 @@ def plot_figure(figure: dict[str, Any], series: dict[str, Any], path: Path) -> P
     labelled = [ax for ax in axes[0] if ax.get_legend_handles_labels()[0]]
     if labelled:  # the first panel with lines (a panel of a partial grid may be empty)
         labelled[0].legend(fontsize=8)
-    fig.suptitle(figure["title"], fontsize=11)
+    # wrapped to the figure's width: a one-panel figure is narrower than most titles
+    fig.suptitle(textwrap.fill(figure["title"], width=48 * len(panels)), fontsize=11)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
