@@ -78,6 +78,12 @@ Join = tuple[OpEntry, bool]
 Statement = tuple[str, list[Leaf], list[Join]]
 
 
+def _joins(op: Op) -> tuple[Join, Join]:
+    """The two joins of ``op``: the chain so far on the right, and on the left."""
+    entry = (_CODE[op], LOLA_OPS[op], MEME_OPS[op], op)
+    return (entry, False), (entry, True)
+
+
 @dataclass(frozen=True)
 class SplitPolicy:
     """What a split allows: how globals are used and which language its items are in."""
@@ -195,17 +201,11 @@ class ItemSampler:
             self.consts = [self._literal(self.int_min + i) for i in range(self.int_span)]
         # A global assigned in train gets its own value, as a literal.
         self.own = {name: self._literal(value) for name, value in names.globals.items()}
-        self.ops = {
-            dialect: tuple(
-                (_CODE[op], LOLA_OPS[op], MEME_OPS[op], op)
-                for op in (_SYMBOL_TO_OP[s] for s in operator_set(config, dialect))
-            )
-            for dialect in ("lola", "meme", "module_mix")
-        }
-        # joins[dialect][k][left]: operator k, the chain so far on the left or not.
+        # joins[dialect][k][left]: operator k of the dialect's set, the chain so far on
+        # the left or not.
         self.joins = {
-            dialect: tuple(((entry, False), (entry, True)) for entry in ops)
-            for dialect, ops in self.ops.items()
+            dialect: tuple(_joins(_SYMBOL_TO_OP[s]) for s in operator_set(config, dialect))
+            for dialect in ("lola", "meme", "module_mix")
         }
         self.rejected: Counter[str] = Counter()  # why draws were repeated, for error messages
 
@@ -513,6 +513,7 @@ class ItemSampler:
             node: Expr | None = None
             value = 0
             for i, leaf in enumerate(leaves):
+                where = -1  # the statement whose value this leaf reads; -1: none in the item
                 if type(leaf) is str:  # a local: assigned before it is read
                     text = leaf
                     stored = operand = env[leaf]
@@ -521,10 +522,6 @@ class ItemSampler:
                         operand = fn(stored)
                         latent += 1
                     where = last_def[leaf]
-                    if where not in deps:
-                        deps.append(where)
-                        if chain[where] > longest:
-                            longest = chain[where]
                     mtext = meme_name[leaf] if is_meme else text
                     leaf_node = var[leaf] if with_nodes else None
                 else:
@@ -535,10 +532,10 @@ class ItemSampler:
                         where = last_def.get(name, -1)
                         if where < 0:  # not assigned before in this item: recalled
                             recall += 1
-                        elif where not in deps:
-                            deps.append(where)
-                            if chain[where] > longest:
-                                longest = chain[where]
+                if where >= 0 and where not in deps:
+                    deps.append(where)
+                    if chain[where] > longest:
+                        longest = chain[where]
                 if not i:
                     lola, meme, value, node = text, mtext, stored, leaf_node
                     first = operand
