@@ -22,15 +22,13 @@ experiment_app = typer.Typer(
 )
 
 
-def _csv(text: str | None) -> list[str] | None:
-    return [x.strip() for x in text.split(",") if x.strip()] if text else None
+def _csv(text: str | None, sep: str = ",") -> list[str] | None:
+    return [x.strip() for x in text.split(sep) if x.strip()] if text else None
 
 
 def _model_list(text: str | None) -> list[str] | None:
     """``--models``: comma-separated, or ';'-separated when a spec has commas (hybrids)."""
-    if text and ";" in text:
-        return [x.strip() for x in text.split(";") if x.strip()]
-    return _csv(text)
+    return _csv(text, ";" if text and ";" in text else ",")
 
 
 def _seeds(text: str | None) -> list[int] | None:

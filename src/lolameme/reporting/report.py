@@ -115,12 +115,13 @@ def experiment_section(out: Path, spec: dict[str, Any], frame: Any) -> tuple[str
     record["figures"] = []
     for figure in spec.get("figures", []):
         series = figure_series(figure, rows, spec)
+        md += ["", f"### {figure['title']}", ""]
         if not series["panels"]:
-            md += ["", f"### {figure['title']}", "", "_Not in this scale's grid._"]
+            md.append("_Not in this scale's grid._")
             continue
         name = f"{spec['name']}--{spec['scale']}--{figure['id']}.png"
         plot_figure(figure, series, out / FIGURES_DIR / name)
-        md += ["", f"### {figure['title']}", "", f"![{figure['id']}]({FIGURES_DIR}/{name})", ""]
+        md += [f"![{figure['id']}]({FIGURES_DIR}/{name})", ""]
         if figure.get("paper_note"):
             md += [f"*Paper:* {figure['paper_note']}", ""]
         md.append(series_markdown(series))
