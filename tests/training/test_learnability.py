@@ -1,4 +1,4 @@
-"""Data, tokenizer, model, loss and decoding line up: a tiny model learns to copy.
+"""Data, tokenizer, model, loss and decoding line up: tiny models learn small tasks.
 
 The copy task ``x = N;print(x)`` -> ``N`` is what a 1-statement, local-only LoLa
 split reduces to. If any piece were misaligned (targets shifted, loss on padding,
@@ -9,32 +9,36 @@ would stay near zero.
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from lolameme.evaluation import evaluate_run
 from lolameme.training import TrainConfig, train
 
 
-def test_tiny_model_learns_the_copy_task(copy_dataset: Callable, tmp_path: Path) -> None:
-    data = copy_dataset(3000, 300)
+def _train_attention(data: Path, out: Path, **settings: Any) -> tuple[dict[str, Any], float]:
+    """Train tiny ``attention*2`` on ``data`` and evaluate it: (the test split's
+    figures, seconds taken)."""
     started = time.perf_counter()
     config = TrainConfig(
         data=data,
         model="attention*2",
         scale="tiny",
-        out=tmp_path / "run",
-        tokenizer="char",
-        steps=600,
+        out=out,
         batch_size=32,
         lr=3e-3,
         eval_every=0,
         eval_samples=0,
         threads=1,  # small matrices: a second thread gains little and suffers most from load
+        **settings,
     )
-    run = train(config, progress=False)
-    report = evaluate_run(run, progress=False)
-    elapsed = time.perf_counter() - started
-    em = report["splits"]["test"]["em"]
-    assert em >= 0.95, f"EM {em:.3f} after {elapsed:.0f} s"
+    report = evaluate_run(train(config, progress=False), progress=False)
+    return report["splits"]["test"], time.perf_counter() - started
+
+
+def test_tiny_model_learns_the_copy_task(copy_dataset: Callable, tmp_path: Path) -> None:
+    data = copy_dataset(3000, 300)
+    test, elapsed = _train_attention(data, tmp_path / "run", tokenizer="char", steps=600)
+    assert test["em"] >= 0.95, f"EM {test['em']:.3f} after {elapsed:.0f} s"
 
 
 def test_tiny_attention_solves_a_small_mqar(tmp_path: Path) -> None:
@@ -54,23 +58,8 @@ def test_tiny_attention_solves_a_small_mqar(tmp_path: Path) -> None:
         tmp_path / "mqar",
         workers=1,
     )
-    started = time.perf_counter()
-    config = TrainConfig(
-        data=data,
-        model="attention*2",
-        scale="tiny",
-        out=tmp_path / "run",
-        steps=500,
-        batch_size=32,
-        lr=3e-3,
-        tie_embeddings=False,
-        init="pytorch",
-        eval_every=0,
-        eval_samples=0,
-        threads=1,
+    test, elapsed = _train_attention(
+        data, tmp_path / "run", steps=500, tie_embeddings=False, init="pytorch"
     )
-    run = train(config, progress=False)
-    report = evaluate_run(run, progress=False)
-    elapsed = time.perf_counter() - started
-    accuracy = report["splits"]["test"]["token_accuracy"]
+    accuracy = test["token_accuracy"]
     assert accuracy >= 0.9, f"query accuracy {accuracy:.3f} after {elapsed:.0f} s"
