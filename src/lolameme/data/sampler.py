@@ -573,7 +573,7 @@ class ItemSampler:
             chain.append(longest + 1)
             recalls.append(recall)
             if needs_recall is not None:
-                needs_recall.append(recall > 0 or any(needs_recall[d] for d in deps))
+                needs_recall.append(recall > 0 or any([needs_recall[d] for d in deps]))
             if target in self.gset:
                 global_names.append(target)  # a global's own value: the statement reads nothing
             last_def[target] = j
