@@ -43,3 +43,53 @@ def test_missing_dir_and_split_are_clear_errors(tmp_path: Path) -> None:
     _build(tmp_path / "ds")
     with pytest.raises(DataError, match="no split 'dev'.*available"):
         load_split(tmp_path / "ds", "dev")
+
+
+def _columns_and_schema():
+    import pyarrow as pa
+
+    schema = pa.schema(
+        [
+            ("program", pa.string()),
+            ("n", pa.int32()),
+            ("names", pa.list_(pa.string())),
+            ("score", pa.float64()),  # not assembled from buffers: pyarrow.array
+        ]
+    )
+    columns = [
+        ["a = 1;print(a)", "", "naïve = 2", "é" * 3],
+        [0, -5, 2**31 - 1, 7],
+        [["x", "yy"], [], ["über"], ["", "z"]],
+        [0.5, 1.0, -2.0, 3.25],
+    ]
+    return columns, schema
+
+
+def test_arrow_table_equals_pyarrows_own_conversion() -> None:
+    import pyarrow as pa
+
+    from lolameme.data.store import arrow_table
+
+    columns, schema = _columns_and_schema()
+    table = arrow_table(columns, schema)
+    table.validate(full=True)
+    expected = pa.Table.from_arrays(
+        [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema
+    )
+    assert table.equals(expected)
+    assert arrow_table([[] for _ in schema], schema).num_rows == 0
+
+
+def test_arrow_table_does_not_import_pandas() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pyarrow as pa\n"
+        "from lolameme.data.store import arrow_table\n"
+        "schema = pa.schema([('p', pa.string()), ('n', pa.int32()),"
+        " ('g', pa.list_(pa.string()))])\n"
+        "arrow_table([['a', 'b'], [1, 2], [['x'], []]], schema)\n"
+        "assert 'pandas' not in sys.modules, 'pandas was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -41,3 +41,10 @@ cdef class ItemSampler:
                    global_names=list, deps_of=list, recalls=list, lines=list, leaves=list,
                    joins=list)
     cpdef _Draft _realise(self, statements, dialect, recall_mode)
+
+    @cython.locals(top=Py_ssize_t, dep=Py_ssize_t, slice_globals=Py_ssize_t, last_def=dict,
+                   deps_of=list, recalls=list, in_slice=set, stack=list)
+    cpdef tuple _close(self, _Draft draft, assigned, mode, output, rnd)
+
+    @cython.locals(draft=_Draft, depths=list, global_names=list)
+    cpdef tuple draw(self, rng, policy, mandatory=*)

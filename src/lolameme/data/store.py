@@ -152,6 +152,48 @@ def iter_split(
             yield batch.to_pandas()
 
 
+def arrow_table(columns: list[Any], schema: Any) -> Any:
+    """A pyarrow Table of Python lists (string, int32 and list<string> columns).
+
+    The arrays are assembled from their buffers. ``pyarrow.array`` would give the same
+    table, but its first call in a process imports pandas only to ask whether the list
+    is a pandas object: 0.4 s in every generator worker, about a tenth of its run. Other
+    column types, and text too long for 32-bit offsets, go through ``pyarrow.array``.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    def offsets(lengths: Any, n: int) -> Any:
+        ends = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(lengths, dtype=np.int64, count=n), out=ends[1:])
+        return ends if ends[-1] >= 2**31 else ends.astype(np.int32)
+
+    def build(values: Any, kind: Any) -> Any:
+        n = len(values)
+        if kind == pa.string():
+            text = "".join(values)
+            if text.isascii():
+                data, ends = text.encode(), offsets(map(len, values), n)
+            else:
+                encoded = [value.encode() for value in values]
+                data, ends = b"".join(encoded), offsets(map(len, encoded), n)
+            if ends.dtype == np.int32:
+                buffers = [None, pa.py_buffer(ends), pa.py_buffer(data)]
+                return pa.Array.from_buffers(kind, n, buffers)
+        elif kind == pa.int32():
+            ints = np.fromiter(values, dtype=np.int32, count=n)
+            return pa.Array.from_buffers(kind, n, [None, pa.py_buffer(ints)])
+        elif kind == pa.list_(pa.string()):
+            ends = offsets(map(len, values), n)
+            if ends.dtype == np.int32:
+                flat = build([item for value in values for item in value], pa.string())
+                return pa.Array.from_buffers(kind, n, [None, pa.py_buffer(ends)], children=[flat])
+        return pa.array(values, type=kind)
+
+    arrays = [build(values, field.type) for values, field in zip(columns, schema, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
 class DatasetWriter:
     """Collects shards in a (temporary) directory, then writes the manifest.
 
