@@ -6,11 +6,10 @@ from __future__ import annotations
 import random
 import sys
 import types
-from pathlib import Path
 
 import pytest
 
-from lolameme.data import compiled, sampler
+from lolameme.data import sampler
 from lolameme.data.compiled import PURE_ENV, compiled_sampler, sampler_module
 from lolameme.data.generate import generate
 from lolameme.data.store import MANIFEST
@@ -32,6 +31,7 @@ CONFIGS = {
     "noise": ("base", {"NOISE_SHARE": 0.4, "STATEMENT_COUNT": 6}),
     "noise_mixed": ("mixed", {"NOISE_SHARE": 0.5, "TEST_SPLITS": ALL_TESTS}),
     "big_literals": ("base", {"MAX_INT_VALUE": 200_000, "CONSTANT_SHARE": 0.6}),
+    "huge_literals": ("base", {"MIN_INT_VALUE": 10**19, "MAX_INT_VALUE": 10**20}),
     "faker": ("base", {"USE_FAKER": True}),
     "variable_length": ("variable_length", {"MEAN_VAR_LENGTH": 8}),
 }
@@ -105,7 +105,3 @@ def test_without_a_compiled_module_the_pure_one_runs(monkeypatch) -> None:
         assert sampler_module() is sampler
     finally:
         compiled_sampler.cache_clear()
-
-
-def test_the_compiled_module_is_checked_against_the_source_next_to_it() -> None:
-    assert Path(compiled.sampler.__file__).name == "sampler.py"

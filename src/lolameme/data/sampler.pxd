@@ -14,9 +14,9 @@ cdef class _Draft:
 
 
 cdef class ItemSampler:
-    cdef public Py_ssize_t n, dmin, dmax, int_min, int_span
+    cdef public Py_ssize_t n, dmin, dmax
     cdef public double plain, p_global_assign, constant_share, meme_share
-    cdef public object noise, locals, consts, rejected
+    cdef public object noise, locals, consts, rejected, int_min, int_span  # ints of any size
     cdef public tuple globals
     cdef public frozenset gset
     cdef public dict var, meme_name, lmods, gleaves, own, joins
@@ -27,8 +27,8 @@ cdef class ItemSampler:
     cpdef list _depths(self, rnd, slots_needed)
 
     @cython.locals(n=Py_ssize_t, total=Py_ssize_t, slot=Py_ssize_t, n_globals=Py_ssize_t,
-                   n_locals=Py_ssize_t, p_assign=double, cshare=double, int_span=Py_ssize_t,
-                   nops=Py_ssize_t, j=Py_ssize_t, d=Py_ssize_t, k=Py_ssize_t, r=Py_ssize_t,
+                   n_locals=Py_ssize_t, p_assign=double, cshare=double, nops=Py_ssize_t,
+                   j=Py_ssize_t, d=Py_ssize_t, k=Py_ssize_t, r=Py_ssize_t,
                    statements=list, assigned=list, leaves=list, mand=dict, joins=list,
                    depths=list, globals_=tuple, gleaves=dict, gleaf_list=list, own=dict,
                    joins_of=tuple)

@@ -21,6 +21,10 @@ Two extra rules make the split guarantees hold by construction: ``mandatory`` gl
 (the training schedule of :func:`~lolameme.data.config.global_schedule`) fill randomly
 chosen leaf slots, and with NOISE_SHARE set the statements are given roles up front
 (see :meth:`ItemSampler._controlled`).
+
+Where a C compiler exists, setup.py also compiles this module with Cython, with the C
+types of ``sampler.pxd`` (see :mod:`lolameme.data.compiled`). The methods typed there
+must stay free of closures (generator expressions, lambdas, nested functions).
 """
 
 from __future__ import annotations
@@ -573,6 +577,7 @@ class ItemSampler:
             chain.append(longest + 1)
             recalls.append(recall)
             if needs_recall is not None:
+                # A list, not a generator: Cython compiles no closures in typed methods.
                 needs_recall.append(recall > 0 or any([needs_recall[d] for d in deps]))
             if target in self.gset:
                 global_names.append(target)  # a global's own value: the statement reads nothing
