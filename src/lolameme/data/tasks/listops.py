@@ -32,6 +32,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lolameme.data.pool import OrderedMap, shard_count, shard_map
+from lolameme.data.store import arrow_table
 from lolameme.data.tasks import Task
 from lolameme.errors import ConfigError, DataError
 
@@ -280,15 +281,23 @@ def generate_shard(job: tuple[ListOpsConfig, int, int]) -> list[Item]:
 def _frame(items: list[Item]) -> Any:
     import pyarrow as pa
 
-    return pa.table(
-        {
-            "program": pa.array([it.program for it in items], pa.string()),
-            "label": pa.array([str(it.label) for it in items], pa.string()),
-            "depth": pa.array([it.depth for it in items], pa.int32()),
-            "n_tokens": pa.array([it.n_tokens for it in items], pa.int32()),
-            "n_ops": pa.array([it.n_ops for it in items], pa.int32()),
-        }
+    schema = pa.schema(
+        [
+            ("program", pa.string()),
+            ("label", pa.string()),
+            ("depth", pa.int32()),
+            ("n_tokens", pa.int32()),
+            ("n_ops", pa.int32()),
+        ]
     )
+    columns = [
+        [it.program for it in items],
+        [str(it.label) for it in items],
+        [it.depth for it in items],
+        [it.n_tokens for it in items],
+        [it.n_ops for it in items],
+    ]
+    return arrow_table(columns, schema)
 
 
 def _build_split(
