@@ -37,6 +37,14 @@ def test_show_prints_the_resolved_scale(capsys) -> None:
     assert spec["tables"][0]["rows"][0] == "hyena"
 
 
+def test_show_only_lists_the_cells_of_the_named_axis_points(capsys) -> None:
+    argv = ["experiment", "show", "mqar", "--scale", "tiny", "--json"]
+    code, out, _ = _run([*argv, "--only", "width=64", "--only", "lr=0.003"], capsys)
+    cells = json.loads(out)["cells"]
+    assert code == 0 and len(cells) == 7
+    assert all("width=64" in c and "lr=0.003" in c for c in cells)
+
+
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
@@ -49,6 +57,10 @@ def test_show_prints_the_resolved_scale(capsys) -> None:
         (
             ["experiment", "run", "layer_scan", "--out", "{tmp}", "--engine", "slurm"],
             "unknown engine 'slurm' (valid: local, ray)",
+        ),
+        (
+            ["experiment", "run", "mqar", "--out", "{tmp}", "--only", "width=32"],
+            "--only width: no point 32 at scale 'tiny' (values: 64, 128)",
         ),
     ],
 )

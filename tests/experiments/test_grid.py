@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lolameme.errors import ConfigError
-from lolameme.experiments.grid import expand, parse_sets, with_sets
+from lolameme.experiments.grid import expand, parse_only, parse_sets, with_sets
 from lolameme.experiments.registry import load_spec
 
 
@@ -24,6 +24,35 @@ def test_filters_pick_models_and_seeds_in_spec_order() -> None:
     cells = expand(spec, "tiny", models=["thex-12", "gpt2"], seeds=[1])
     assert [c.model for c in cells] == ["gpt2", "thex-12"]
     assert {c.seed for c in cells} == {1}
+
+
+def test_only_keeps_the_named_axis_points_by_value_label_or_number() -> None:
+    spec = load_spec("mqar")
+    full = expand(spec, "tiny")
+    only = parse_only(["width=128", "lr=1e-3"])
+    assert only == {"width": ["128"], "lr": ["1e-3"]}
+    cells = expand(spec, "tiny", only=only)
+    assert len(cells) == len(full) // 4
+    assert {c.settings["width"] for c in cells} == {128}
+    assert {c.settings["lr"] for c in cells} == {0.001}
+    assert [c.cell_id for c in cells] == [
+        c.cell_id for c in full if c.settings["width"] == 128 and c.settings["lr"] == 0.001
+    ]
+    by_label = expand(spec, "tiny", only=parse_only(["seq_len=64 (4 pairs)"]))
+    assert len(by_label) == len(full)
+
+
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        (["width"], r"expected AXIS=VALUE"),
+        (["depth=2"], r"no axis depth \(axes: width, seq_len, lr\)"),
+        (["width=32"], r"--only width: no point 32 at scale 'tiny' \(values: 64, 128\)"),
+    ],
+)
+def test_only_errors_name_the_axis_and_its_values(items, message) -> None:
+    with pytest.raises(ConfigError, match=message):
+        expand(load_spec("mqar"), "tiny", only=parse_only(items))
 
 
 def test_unknown_model_lists_the_experiments_models() -> None:

@@ -22,6 +22,12 @@ experiment_app = typer.Typer(
 )
 
 
+ONLY_HELP = (
+    "Only these points of an axis: seq_len=64,128 (value or tick label; repeatable, "
+    "one axis each; 'experiment show' lists the axes)."
+)
+
+
 def _csv(text: str | None, sep: str = ",") -> list[str] | None:
     return [x.strip() for x in text.split(sep) if x.strip()] if text else None
 
@@ -70,13 +76,14 @@ def show_command(
     name: str = typer.Argument(..., help="Experiment name (see 'experiment list') or a .yaml."),
     scale: str = typer.Option("tiny", "--scale", "-s", help="smoke, tiny or paper."),
     sets: list[str] = typer.Option([], "--set", help="Override a setting: train.steps=400."),
+    only: list[str] = typer.Option([], "--only", help=ONLY_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the resolved spec as JSON."),
 ) -> None:
     """Print an experiment's resolved settings at one scale and its cells."""
-    from lolameme.experiments.grid import parse_sets
+    from lolameme.experiments.grid import parse_only, parse_sets
     from lolameme.experiments.runner import plan, resolved_spec
 
-    spec, cells = plan(name, scale, sets=sets)
+    spec, cells = plan(name, scale, sets=sets, only=parse_only(only))
     resolved = resolved_spec(spec, scale, parse_sets(sets))
     resolved["cells"] = [c.cell_id for c in cells]
     if as_json:
@@ -112,6 +119,7 @@ def run_command(
         "('attention*2;base_conv,attention').",
     ),
     seeds: str = typer.Option(None, "--seeds", help="Only these seeds: 0,1."),
+    only: list[str] = typer.Option([], "--only", help=ONLY_HELP),
     sets: list[str] = typer.Option(
         [], "--set", help="Override a setting: data.GLOBALVAR_COUNT=30, train.steps=400."
     ),
@@ -129,6 +137,7 @@ def run_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Train and evaluate every cell of an experiment; rerun to resume after a stop."""
+    from lolameme.experiments.grid import parse_only
     from lolameme.experiments.runner import run_experiment
 
     summary = run_experiment(
@@ -139,6 +148,7 @@ def run_command(
         workers=workers,
         models=_model_list(models),
         seeds=_seeds(seeds),
+        only=parse_only(only),
         tag=tag,
         sets=sets,
         replace=replace,

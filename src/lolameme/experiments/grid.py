@@ -170,21 +170,71 @@ def _pick_models(spec: ExperimentSpec, models: list[str] | None) -> list[str]:
     return [m for m in spec.models if m in models]
 
 
+def parse_only(items: list[str] | tuple[str, ...]) -> dict[str, list[str]]:
+    """``--only seq_len=64,128 --only width=64`` as ``{axis: [values]}``."""
+    only: dict[str, list[str]] = {}
+    for item in items:
+        name, sep, values = item.partition("=")
+        chosen = [v.strip() for v in values.split(",") if v.strip()]
+        if not sep or not name.strip() or not chosen:
+            raise ConfigError(f"--only '{item}': expected AXIS=VALUE[,VALUE...], e.g. seq_len=64")
+        only.setdefault(name.strip(), []).extend(chosen)
+    return only
+
+
+def _names_point(text: str, point: Any) -> bool:
+    """Whether ``--only`` text names an axis point: its value or tick label as written,
+    or the same number (``1e-3`` names 0.001)."""
+    if text in (str(point.value), point.label):
+        return True
+    try:
+        return not isinstance(point.value, bool) and float(text) == float(point.value)
+    except (TypeError, ValueError):
+        return False
+
+
+def _pick_points(spec: ExperimentSpec, scale: str, only: dict[str, list[str]]) -> list[list[Any]]:
+    """Each axis's points at ``scale``, cut to the values ``only`` names for it."""
+    names = [axis.name for axis in spec.axes]
+    unknown = [name for name in only if name not in names]
+    if unknown:
+        raise ConfigError(
+            f"--only: experiment '{spec.name}' has no axis {', '.join(unknown)} "
+            f"(axes: {', '.join(names) or 'none'})"
+        )
+    per_axis = []
+    for axis in spec.axes:
+        points = axis.points_for(scale)
+        if axis.name in only:
+            wanted = only[axis.name]
+            missing = [w for w in wanted if not any(_names_point(w, p) for p in points)]
+            if missing:
+                raise ConfigError(
+                    f"--only {axis.name}: no point {', '.join(missing)} at scale '{scale}' "
+                    f"(values: {', '.join(str(p.value) for p in points)})"
+                )
+            points = [p for p in points if any(_names_point(w, p) for w in wanted)]
+        per_axis.append(points)
+    return per_axis
+
+
 def expand(
     spec: ExperimentSpec,
     scale: str,
     *,
     models: list[str] | None = None,
     seeds: list[int] | None = None,
+    only: dict[str, list[str]] | None = None,
     tag: str = "",
     sets: tuple[str, ...] = (),
 ) -> list[Cell]:
-    """Every cell of ``spec`` at ``scale``, models outermost, seeds innermost."""
+    """Every cell of ``spec`` at ``scale``, models outermost, seeds innermost; ``models``,
+    ``seeds`` and ``only`` (axis values, see :func:`parse_only`) keep a part of the grid."""
     if scale not in SCALES:
         raise ConfigError(f"unknown scale '{scale}' (valid: {', '.join(SCALES)})")
     settings = spec.scale(scale)
     chosen_seeds = list(seeds) if seeds else spec.seeds_for(scale)
-    per_axis = [axis.points_for(scale) for axis in spec.axes]
+    per_axis = _pick_points(spec, scale, only or {})
     cells = []
     for model in _pick_models(spec, models):
         for combo in itertools.product(*per_axis):

@@ -64,6 +64,7 @@ def plan(
     *,
     models: list[str] | None = None,
     seeds: list[int] | None = None,
+    only: dict[str, list[str]] | None = None,
     tag: str = "",
     sets: list[str] | tuple[str, ...] = (),
 ) -> tuple[ExperimentSpec, list[Cell]]:
@@ -71,7 +72,8 @@ def plan(
     spec = load_spec(name)
     spec.scale(scale)  # unknown scale: error listing the valid ones
     spec = with_sets(spec, scale, parse_sets(list(sets)))
-    return spec, expand(spec, scale, models=models, seeds=seeds, tag=tag, sets=tuple(sets))
+    cells = expand(spec, scale, models=models, seeds=seeds, only=only, tag=tag, sets=tuple(sets))
+    return spec, cells
 
 
 def resolved_spec(spec: ExperimentSpec, scale: str, sets: dict[str, Any]) -> dict[str, Any]:
@@ -105,6 +107,7 @@ def run_experiment(
     workers: int = 1,
     models: list[str] | None = None,
     seeds: list[int] | None = None,
+    only: dict[str, list[str]] | None = None,
     tag: str = "",
     sets: list[str] | tuple[str, ...] = (),
     replace: bool = False,
@@ -120,7 +123,7 @@ def run_experiment(
     """
     started = time.perf_counter()
     out = Path(out).resolve()
-    spec, cells = plan(name, scale, models=models, seeds=seeds, tag=tag, sets=sets)
+    spec, cells = plan(name, scale, models=models, seeds=seeds, only=only, tag=tag, sets=sets)
     runner = cell_fn or run_cell
     pool = make_engine(engine, workers)
     if cell_fn is None:
