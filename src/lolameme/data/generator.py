@@ -208,6 +208,30 @@ def _jobs(split: str, size: int, shard_size: int) -> list[ShardJob]:
     ]
 
 
+def later_copies(hashes: Any, chunk: int = 1 << 20) -> tuple[Any, Any]:
+    """Positions of every occurrence of a hash after its first (ascending), and the
+    hashes sorted.
+
+    Memory is one sorted copy (8 bytes per item) plus ``chunk``-sized scratch, so the
+    parent of a 40M-item run stays well under 2 GB: an argsort would add 8 more bytes
+    per item.
+    """
+    import numpy as np
+
+    ordered = np.sort(hashes)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    if repeated.size == 0:
+        return np.empty(0, dtype=np.int64), ordered
+    found = []
+    for start in range(0, hashes.size, chunk):
+        part = hashes[start : start + chunk]
+        where = np.minimum(np.searchsorted(repeated, part), repeated.size - 1)
+        found.append(np.flatnonzero(repeated[where] == part) + start)
+    positions = np.concatenate(found)  # every occurrence of a repeated hash, ascending
+    _, first = np.unique(hashes[positions], return_index=True)
+    return np.delete(positions, first), ordered
+
+
 def _redraw_cross_shard_duplicates(
     ctx: _Context, split: str, hashes: Any, exclude: frozenset[int]
 ) -> int:
@@ -216,10 +240,7 @@ def _redraw_cross_shard_duplicates(
     import numpy as np
     import pyarrow.parquet as pq
 
-    order = np.argsort(hashes, kind="stable")
-    ordered = hashes[order]
-    later = np.sort(order[np.nonzero(ordered[1:] == ordered[:-1])[0] + 1])
-    del order
+    later, ordered = later_copies(hashes)
     if later.size == 0:
         return 0
     fresh: set[int] = set()
