@@ -1,9 +1,10 @@
 """Which implementation of :mod:`lolameme.data.sampler` the generator runs.
 
 ``sampler.py`` is plain Python and the only source. Where the install had Cython and a C
-compiler, ``setup.py`` also built ``lolameme.data._sampler_c`` from a copy of it (about
-1.4x faster per item, ``benchmarks/bench_generate.py``). Both give byte-identical data
-sets (``tests/data/test_compiled.py``), so the choice changes speed, never output.
+compiler, ``setup.py`` also built ``lolameme.data._sampler_c`` from a copy of it (a full
+``generate`` about 2.2x faster per worker, ``benchmarks/bench_generate.py``). Both give
+byte-identical data sets (``tests/data/test_compiled.py``), so the choice changes speed,
+never output.
 
 The compiled copy carries the sha256 of the text it was built from and is used only
 while that matches ``sampler.py``: after an edit of the source the pure module runs
@@ -39,8 +40,8 @@ def compiled_sampler() -> ModuleType | None:
         return _sampler_c
     if built_from != current:
         warnings.warn(
-            "lolameme: the compiled sampler is older than data/sampler.py; using the pure "
-            "Python one (run 'pip install -e .' to rebuild it)",
+            "lolameme: the compiled sampler was built from another version of "
+            "data/sampler.py; using the pure Python one (run 'pip install -e .' to rebuild it)",
             stacklevel=2,
         )
         return None
