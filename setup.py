@@ -24,26 +24,21 @@ DECLARATIONS = SOURCE.with_suffix(".pxd")
 COPY = Path("build/cython/lolameme/data/_sampler_c.py")
 DIRECTIVES = {
     "language_level": 3,
-    # Type hints stay hints (``x: int`` would make Cython reject a bool); C types come
-    # only from the .pxd.
+    # Type hints stay hints: read as C declarations they clash with the .pxd's, which
+    # are the only C types.
     "annotation_typing": False,
 }
 
 
 class OptionalBuildExt(build_ext):
-    """A failed compile is a warning, not a failed install: the pure module is used."""
+    """Any failure of the build (no compiler, a failed compile) is a warning, not a
+    failed install: the pure module is used (checked with ``CC=/bin/false``)."""
 
     def run(self) -> None:
         try:
             super().run()
         except Exception as exc:  # any compiler failure means "pure Python"
             self.warn(f"lolameme: not compiling the sampler ({exc}); using pure Python")
-
-    def build_extension(self, ext: Extension) -> None:
-        try:
-            super().build_extension(ext)
-        except Exception as exc:
-            self.warn(f"lolameme: not compiling {ext.name} ({exc}); using pure Python")
 
 
 def extensions() -> list[Extension]:
