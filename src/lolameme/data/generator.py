@@ -182,11 +182,9 @@ def _run_shard(args: tuple[ShardJob, frozenset[int]]) -> tuple[ShardJob, bytes]:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        mandatory = ctx.mandatory(job.split, job.start, job.stop)
-        for item in range(job.start, job.stop):
-            key, row = ctx.draw_unique(
-                rng, job.split, item, seen, exclude, mandatory[item - job.start]
-            )
+        schedule = ctx.mandatory(job.split, job.start, job.stop)
+        for item, mandatory in zip(range(job.start, job.stop), schedule, strict=True):
+            key, row = ctx.draw_unique(rng, job.split, item, seen, exclude, mandatory)
             seen.add(key)
             hashes.append(key)
             rows.append(row)
