@@ -38,9 +38,9 @@ from lolameme.data.store import DatasetWriter
 from lolameme.evaluation.decode import greedy_decode
 from lolameme.evaluation.evaluate import evaluate_text
 from lolameme.models import build_model
+from lolameme.runs.batching import TextCodec
+from lolameme.runs.tokenizer import train_tokenizer
 from lolameme.training import TrainConfig, train
-from lolameme.training.batching import TextCodec
-from lolameme.training.tokenizer import train_tokenizer
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 

@@ -7,7 +7,7 @@ import torch
 from lolameme.evaluation.decode import decode, greedy_decode
 from lolameme.evaluation.evaluate import forward_stats
 from lolameme.models import build_model
-from lolameme.training.batching import EncodedSplit
+from lolameme.runs.batching import EncodedSplit
 
 
 class _Scripted(torch.nn.Module):
@@ -114,8 +114,8 @@ def test_recall_gap_from_the_decoding_pass_equals_a_separate_forward(loss: str) 
 
     from lolameme.evaluation.evaluate import evaluate_text
     from lolameme.evaluation.recall import RecallTally
-    from lolameme.training.batching import TextCodec
-    from lolameme.training.tokenizer import train_char
+    from lolameme.runs.batching import TextCodec
+    from lolameme.runs.tokenizer import train_char
 
     rng = np.random.default_rng(0)
     values = rng.integers(-99, 999, 24)

@@ -10,8 +10,8 @@ import pytest
 from lolameme.cli import main
 from lolameme.evaluation import evaluate_run
 from lolameme.evaluation.metrics import exact_match
+from lolameme.runs.tokenizer import train_char
 from lolameme.training import TrainConfig, train
-from lolameme.training.tokenizer import train_char
 
 
 def _run(data: Path, out: Path, **overrides: object) -> Path:

@@ -15,7 +15,7 @@ from lolameme._io import atomic_write_json
 from lolameme.experiments.grid import expand
 from lolameme.experiments.registry import load_spec
 from lolameme.experiments.runner import resolved_spec
-from lolameme.reporting.results import RUNS_DIR, spec_file
+from lolameme.runs.layout import RUNS_DIR, spec_file
 
 # em(model, seed, settings, split) -> exact match of that cell
 EmFn = Callable[[str, int, dict[str, Any], str], float | None]

@@ -9,14 +9,14 @@ from hypothesis import strategies as st
 
 from lolameme.data.store import IGNORE_INDEX
 from lolameme.errors import DataError
-from lolameme.training.batching import (
+from lolameme.runs.batching import (
     BatchSampler,
     EncodedSplit,
     TextCodec,
     TokenCodec,
     epoch_batches,
 )
-from lolameme.training.tokenizer import train_char
+from lolameme.runs.tokenizer import train_char
 from lolameme.training.trainer import _loss
 
 FRAME = pd.DataFrame({"program": ["a = 5;print(a)", "b = -12;print(b)"], "label": ["5", "-12"]})

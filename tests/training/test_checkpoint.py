@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lolameme.errors import TrainingError
-from lolameme.training import checkpoint as ckpt
+from lolameme.runs import checkpoint as ckpt
 
 
 def _model(seed: int, width: int = 16) -> torch.nn.Module:

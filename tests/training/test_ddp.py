@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from lolameme.data.store import load_split
-from lolameme.training.batching import epoch_batches
+from lolameme.runs.batching import epoch_batches
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lolameme.errors import ConfigError, DataError
-from lolameme.training.tokenizer import (
+from lolameme.runs.tokenizer import (
     SPECIAL_TOKENS,
     TextTokenizer,
     train_bpe,

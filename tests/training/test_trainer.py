@@ -11,9 +11,15 @@ from safetensors.torch import load_file
 
 from lolameme.cli import main
 from lolameme.errors import DataError, TrainingError
-from lolameme.training import TrainConfig, train
+from lolameme.evaluation.evaluate import evaluate_frame
+from lolameme.runs.checkpoint import latest_checkpoint, load_state
+from lolameme.training import TrainConfig
 from lolameme.training import trainer as trainer_module
-from lolameme.training.checkpoint import latest_checkpoint, load_state
+
+
+def train(config: TrainConfig, progress: bool = True) -> Path:
+    """The loop with the periodic evaluation the ``train`` command gives it."""
+    return trainer_module.train(config, progress, evaluate=evaluate_frame)
 
 
 def _config(data: Path, out: Path, **overrides: object) -> TrainConfig:
@@ -257,7 +263,7 @@ def test_overwrite_replaces_a_run_only_once_the_new_one_can_start(
 def test_resume_with_a_foreign_tokenizer_is_one_error(
     copy_dataset: Callable, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from lolameme.training.tokenizer import train_char
+    from lolameme.runs.tokenizer import train_char
 
     data, out = copy_dataset(64, 8), tmp_path / "run"
     main(_train_args(data, out, *MODEL, "--stop-after", "2"))

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from lolameme.data.store import IGNORE_INDEX
-from lolameme.training.precision import autocast
+from lolameme.runs.precision import autocast
 
 ANSWER_SLACK = 2
 

@@ -30,8 +30,8 @@ from lolameme.errors import DataError
 from lolameme.evaluation.decode import decode
 from lolameme.evaluation.metrics import em_breakdown, exact_match
 from lolameme.evaluation.recall import RecallTally
-from lolameme.training.batching import Codec, EncodedSplit, TextCodec, sorted_batches
-from lolameme.training.precision import autocast
+from lolameme.runs.batching import Codec, EncodedSplit, TextCodec, sorted_batches
+from lolameme.runs.precision import autocast
 
 TEXT_COLUMNS = ("program", "label")
 TOKEN_COLUMNS = ("inputs", "targets")

@@ -21,7 +21,8 @@ from lolameme._io import atomic_path, atomic_write_json
 from lolameme.data.store import DatasetInfo, load_split, open_dataset
 from lolameme.errors import DataError
 from lolameme.evaluation.evaluate import check_fits, evaluate_frame, path_for_predictions
-from lolameme.training.run import EVAL_JSON, data_fingerprint, load_run
+from lolameme.runs.directory import data_fingerprint, load_run
+from lolameme.runs.layout import EVAL_JSON
 
 TRAIN_SPLIT = "train"
 

@@ -27,9 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from lolameme._io import atomic_write_json, atomic_write_text
+from lolameme.data.store import MANIFEST
 from lolameme.errors import ConfigError, format_validation_error
 from lolameme.experiments.grid import Cell, DataRequest
-from lolameme.reporting.results import (
+from lolameme.reporting.results import read_eval
+from lolameme.runs.layout import (
     CELLS_DIR,
     DATA_DIR,
     FAILED,
@@ -37,7 +39,6 @@ from lolameme.reporting.results import (
     OK,
     RUNS_DIR,
     metric_column,
-    read_eval,
 )
 
 # Per-split scalars copied from eval.json into the results row (as METRIC_SPLIT).
@@ -104,7 +105,7 @@ def data_dir_for(request: DataRequest, out: Path) -> Path:
 def prepare_data(request: DataRequest, out: Path, *, workers: int = 1) -> Path:
     """Generate the data set of ``request`` unless a complete one is already cached."""
     path = data_dir_for(request, out)
-    if (path / "manifest.json").is_file():
+    if (path / MANIFEST).is_file():
         return path
     from lolameme.data.generate import generate
 
@@ -237,14 +238,15 @@ def _identity(task: CellTask) -> dict[str, Any]:
 def train_and_evaluate(task: CellTask) -> dict[str, float]:
     """Train the cell's run (resuming its checkpoint if any), then evaluate it."""
     from lolameme.evaluation import evaluate_run
+    from lolameme.evaluation.evaluate import evaluate_frame
+    from lolameme.runs.layout import RUN_JSON
     from lolameme.training import train
-    from lolameme.training.run import RUN_JSON
 
     run_dir = task.run_dir
     if run_dir.exists() and not (run_dir / RUN_JSON).is_file():
         shutil.rmtree(run_dir)  # killed before training wrote anything worth resuming
     started = time.perf_counter()
-    train(train_config(task, resume=True), progress=task.progress)
+    train(train_config(task, resume=True), progress=task.progress, evaluate=evaluate_frame)
     trained = time.perf_counter()
     finished = json.loads((run_dir / RUN_JSON).read_text()).get("finished") or {}
     if finished.get("complete") is False:
@@ -257,7 +259,7 @@ def train_and_evaluate(task: CellTask) -> dict[str, float]:
 
 def collect(task: CellTask) -> dict[str, Any]:
     """The numbers of a finished run: metrics per split, final loss, size, steps."""
-    from lolameme.training.run import METRICS, RUN_JSON
+    from lolameme.runs.layout import METRICS, RUN_JSON
 
     run_dir = task.run_dir
     meta = json.loads((run_dir / RUN_JSON).read_text())

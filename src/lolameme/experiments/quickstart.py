@@ -20,7 +20,9 @@ from typing import Any
 
 import typer
 
+from lolameme.data.store import MANIFEST
 from lolameme.errors import ConfigError
+from lolameme.runs.layout import METRICS
 
 PRESET = "tiny"
 PROBE_STEPS = 30
@@ -45,7 +47,7 @@ def _seconds_per_step(config: Any) -> float:
 
     probe = train(config, progress=False)
     try:
-        events = [json.loads(x) for x in (probe / "metrics.jsonl").read_text().splitlines()]
+        events = [json.loads(x) for x in (probe / METRICS).read_text().splitlines()]
         elapsed = {e["step"]: e["elapsed_s"] for e in events if e["type"] == "train"}
         return (elapsed[PROBE_STEPS] - elapsed[10]) / (PROBE_STEPS - 10)
     finally:
@@ -63,12 +65,13 @@ def run_quickstart(
 ) -> dict[str, Any]:
     """Generate, train for about ``minutes``, evaluate; return the eval report."""
     from lolameme.evaluation import evaluate_run
+    from lolameme.evaluation.evaluate import evaluate_frame
     from lolameme.training import TrainConfig, train
 
     started = time.perf_counter()
     out = Path(out)
     data = out / "data"
-    if not (data / "manifest.json").is_file():
+    if not (data / MANIFEST).is_file():
         _generate(data, seed)
     common = dict(data=data, model=model, scale="tiny", seed=seed, threads=threads)
     per_step = _seconds_per_step(
@@ -84,7 +87,7 @@ def run_quickstart(
     left = minutes * 60 - (time.perf_counter() - started)
     steps = max(MIN_STEPS, int(left * TRAIN_SHARE / per_step))
     config = TrainConfig(**common, out=out / "run", steps=steps, eval_samples=128, overwrite=True)
-    run = train(config, progress=progress)
+    run = train(config, progress=progress, evaluate=evaluate_frame)
     return evaluate_run(run, progress=progress, threads=threads)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lolameme._io import atomic_write_json, atomic_write_text
+from lolameme.data.store import MANIFEST
 from lolameme.errors import ConfigError
 from lolameme.experiments.cell import (
     CellTask,
@@ -33,7 +34,7 @@ from lolameme.experiments.grid import Cell, expand, parse_sets, with_sets
 from lolameme.experiments.registry import load_spec
 from lolameme.experiments.spec import ExperimentSpec
 from lolameme.experiments.store import ResultsStore
-from lolameme.reporting.results import INCOMPLETE, INVOCATIONS_FILE, OK, RUNS_DIR, spec_file
+from lolameme.runs.layout import INCOMPLETE, INVOCATIONS_FILE, OK, RUNS_DIR, spec_file
 
 
 @dataclass
@@ -221,7 +222,7 @@ def _by_data(cells: list[Cell]) -> dict[str, list[Cell]]:
 
 
 def _prepare(cell: Cell, path: Path, out: Path, *, progress: bool) -> Path:
-    if not (path / "manifest.json").is_file() and progress:
+    if not (path / MANIFEST).is_file() and progress:
         print(f"generating data {cell.data.preset} -> {path.relative_to(out)}", file=sys.stderr)
     return prepare_data(cell.data, out, workers=threads_per_worker(1))
 

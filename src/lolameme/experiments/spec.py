@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from lolameme.reporting.results import BASE_COLUMNS
+from lolameme.runs.layout import BASE_COLUMNS
 
 SCALES = ("smoke", "tiny", "paper")
 Scalar = str | int | float | bool

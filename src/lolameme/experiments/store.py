@@ -18,7 +18,7 @@ from typing import Any
 from lolameme._io import atomic_path
 from lolameme.experiments.cell import record_path
 from lolameme.experiments.grid import Cell
-from lolameme.reporting.results import BASE_COLUMNS, CELLS_DIR, OK, RESULTS_FILE
+from lolameme.runs.layout import BASE_COLUMNS, CELLS_DIR, OK, RESULTS_FILE
 
 try:  # POSIX; elsewhere two drivers on one directory are simply not guarded
     import fcntl

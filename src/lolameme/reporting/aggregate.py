@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from lolameme.reporting.results import OK, metric_column
+from lolameme.runs.layout import OK, metric_column
 
 Comparison = Literal["above", "below", "overlap"]
 

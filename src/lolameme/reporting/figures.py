@@ -12,7 +12,7 @@ from typing import Any
 
 from lolameme._io import atomic_path
 from lolameme.reporting.aggregate import display_name, in_grid, stat, summarize, where
-from lolameme.reporting.results import metric_column
+from lolameme.runs.layout import metric_column
 
 
 def figure_series(figure: dict[str, Any], rows: Any, spec: dict[str, Any]) -> dict[str, Any]:

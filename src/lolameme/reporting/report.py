@@ -18,14 +18,10 @@ from lolameme.reporting.aggregate import display_name, experiment_rows, summariz
 from lolameme.reporting.breakdown import breakdown_json, breakdown_markdown, compute_breakdown
 from lolameme.reporting.figures import figure_series, plot_figure, series_json, series_markdown
 from lolameme.reporting.recall import recall_json, recall_markdown, recall_table
-from lolameme.reporting.results import (
-    OK,
-    read_invocations,
-    read_results,
-    read_specs,
-)
+from lolameme.reporting.results import read_invocations, read_results, read_specs
 from lolameme.reporting.tables import build_table, strip_private, table_markdown
 from lolameme.reporting.verdicts import compute_verdicts
+from lolameme.runs.layout import OK
 
 REPORT_MD = "report.md"
 REPORT_JSON = "report.json"

@@ -1,19 +1,7 @@
-"""The layout of an experiment output directory, as the report reads it.
+"""Reading an experiment's output directory (laid out in :mod:`lolameme.runs.layout`).
 
-The runner (``lolameme.experiments``) writes these files; the report reads only them,
-never the training or model code, so a directory copied off a cluster can be reported
-anywhere::
-
-    DIR/results.parquet            one row per grid cell (the table every report starts from)
-    DIR/specs/NAME--SCALE.json     the resolved experiment spec: layout of tables, figures,
-                                   verdicts, the paper's numbers
-    DIR/invocations.jsonl          one line per ``experiment run``: command, wall time
-    DIR/cells/CELL_ID.json         per-cell bookkeeping (config at start, row at the end)
-    DIR/runs/CELL_ID/eval.json     the training run of a cell, with its evaluation
-    DIR/data/HASH/                 generated data sets, shared by the cells that use them
-
-The column names of metrics are built here, by :func:`metric_column`, so that the
-writer and the reader cannot drift apart.
+Only the files: never the training or model code, so a directory copied off a cluster
+can be reported anywhere.
 """
 
 from __future__ import annotations
@@ -23,52 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lolameme.errors import DataError
-
-RESULTS_FILE = "results.parquet"
-SPECS_DIR = "specs"
-CELLS_DIR = "cells"
-RUNS_DIR = "runs"
-DATA_DIR = "data"
-INVOCATIONS_FILE = "invocations.jsonl"
-EVAL_JSON = "eval.json"
-
-# Columns every results row has, whatever the experiment (axis columns come on top).
-BASE_COLUMNS = (
-    "experiment",
-    "scale",
-    "tag",
-    "cell_id",
-    "model",
-    "model_spec",
-    "seed",
-    "status",
-    "final_loss",
-    "train_seconds",
-    "eval_seconds",
-    "n_params",
-    "steps",
-    "error",
-    "fingerprint",
-    "overrides",
-    "run_dir",
-    "data_dir",
-    "finished_at",
-)
-OK = "ok"
-FAILED = "failed"
-INCOMPLETE = "incomplete"  # training stopped early on purpose (stop_after); resumes on rerun
-
-
-def metric_column(metric: str, split: str | None = None) -> str:
-    """``em`` on ``test_with_global`` is the column ``em_test_with_global``.
-
-    A metric without a split (``final_loss``, the last training loss) is its own column.
-    """
-    return f"{metric}_{split}" if split else metric
-
-
-def spec_file(out: Path, experiment: str, scale: str) -> Path:
-    return Path(out) / SPECS_DIR / f"{experiment}--{scale}.json"
+from lolameme.runs.layout import EVAL_JSON, INVOCATIONS_FILE, RESULTS_FILE, SPECS_DIR
 
 
 def read_results(out: str | Path) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lolameme.reporting.aggregate import EMPTY, Stat, display_name, stat, summarize, where
-from lolameme.reporting.results import metric_column
+from lolameme.runs.layout import metric_column
 
 BASELINE_LABEL = "*majority label*"
 

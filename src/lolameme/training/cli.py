@@ -1,5 +1,9 @@
 """``lolameme train``: the CLI face of :func:`lolameme.training.train`.
 
+A composition root, like the top-level CLI: it hands the loop its periodic evaluation
+(:func:`lolameme.evaluation.evaluate.evaluate_frame`), the one import of ``evaluation``
+the ``training`` package makes (``[tool.importlinter]`` in ``pyproject.toml``).
+
 Every option defaults to ``None`` here so that only the flags a user typed are passed
 on: :class:`TrainConfig` supplies the defaults, and ``--resume`` fills the untyped ones
 from the run's saved config (``lolameme train --out RUN --resume`` is enough).
@@ -65,8 +69,10 @@ def train_command(
 ) -> None:
     """Train a model spec on a generated data set; writes checkpoints and metrics to --out."""
     typed = dict(locals())  # first statement: exactly the options, nothing else
+    from lolameme.evaluation.evaluate import evaluate_frame
+    from lolameme.runs.directory import read_run
+    from lolameme.runs.layout import RUN_JSON
     from lolameme.training import TrainConfig, train
-    from lolameme.training.run import RUN_JSON, read_run
 
     flags = ("resume", "overwrite", "tensorboard", "wandb", "quiet")
     given = {k: v for k, v in typed.items() if v is not None and k not in flags}
@@ -79,7 +85,7 @@ def train_command(
     settings.update(given)
     if "data" not in settings or "model" not in settings:
         raise ConfigError("--data and --model are required (unless --resume continues a run)")
-    run_dir = train(TrainConfig(**settings), progress=not quiet)
+    run_dir = train(TrainConfig(**settings), progress=not quiet, evaluate=evaluate_frame)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, one line, not one per process
         typer.echo(f"run written to {run_dir}")
 

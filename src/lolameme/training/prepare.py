@@ -15,11 +15,11 @@ import numpy as np
 
 from lolameme.data.store import DatasetInfo, load_split
 from lolameme.errors import ConfigError, DataError
-from lolameme.training.batching import Codec, EncodedSplit, TextCodec, TokenCodec
+from lolameme.runs.batching import Codec, EncodedSplit, TextCodec, TokenCodec
+from lolameme.runs.directory import TOKENIZER
+from lolameme.runs.tokenizer import TextTokenizer, train_tokenizer
 from lolameme.training.config import TrainConfig
 from lolameme.training.distributed import Distributed
-from lolameme.training.run import TOKENIZER
-from lolameme.training.tokenizer import TextTokenizer, train_tokenizer
 
 TRAIN = "train"
 # Greedy decoding stops at <eos> or after this many times the longest train answer

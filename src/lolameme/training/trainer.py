@@ -5,6 +5,11 @@ positions (``-100`` elsewhere), backward, clip the gradient norm, AdamW step wit
 warmup-cosine learning rate. Around it: periodic evaluation on fixed samples of the
 test splits, atomic checkpoints, ``metrics.jsonl``, a progress bar, and exact resume.
 
+Periodic evaluation is a callback (``evaluate``, a :class:`SampleEvaluator`), as
+Lightning and the HF ``Trainer`` take theirs: training knows when to evaluate and on
+which sample, :mod:`lolameme.evaluation` knows how (its ``evaluate_frame`` is the one the
+``train`` command and the experiments pass), and neither package imports the other.
+
 Determinism: model initialisation and everything after it run under a forked torch RNG
 seeded from the config, batches come from a seeded generator, and checkpoints store
 every RNG and the sampler position, so N steps + resume + N steps equals 2N steps.
@@ -17,7 +22,7 @@ import random
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -25,25 +30,52 @@ import torch.nn.functional as F
 from lolameme import __version__
 from lolameme.data.store import IGNORE_INDEX, open_dataset
 from lolameme.errors import TrainingError
-from lolameme.evaluation.evaluate import evaluate_frame
-from lolameme.training import run as run_files
-from lolameme.training.batching import BatchSampler, TextCodec
-from lolameme.training.checkpoint import (
+from lolameme.runs import directory as run_files
+from lolameme.runs.batching import BatchSampler, Codec, TextCodec
+from lolameme.runs.checkpoint import (
     latest_checkpoint,
     load_state,
     load_weights,
     save_checkpoint,
 )
+from lolameme.runs.layout import METRICS, RUN_JSON, TOKENIZER
+from lolameme.runs.precision import autocast
 from lolameme.training.config import IDENTITY_FIELDS, TrainConfig
 from lolameme.training.distributed import Distributed
 from lolameme.training.metrics_log import MetricsLog, check_loggers, truncate_after
 from lolameme.training.optim import build_optimizer, default_warmup, lr_at
-from lolameme.training.precision import autocast
 from lolameme.training.prepare import Prepared, prepare
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-def train(config: TrainConfig, progress: bool = True) -> Path:
+
+class SampleEvaluator(Protocol):
+    """Scores a model on one test split's fixed sample: ``(predictions, summary)``.
+
+    :func:`lolameme.evaluation.evaluate.evaluate_frame` is one; the trainer logs each
+    summary but ``by`` as an ``eval`` event of ``metrics.jsonl``.
+    """
+
+    def __call__(
+        self,
+        model: torch.nn.Module,
+        codec: Codec,
+        frame: pd.DataFrame,
+        *,
+        max_new_tokens: int | None,
+        batch_size: int,
+        device: torch.device,
+    ) -> tuple[Any, dict[str, Any]]: ...
+
+
+def train(
+    config: TrainConfig, progress: bool = True, *, evaluate: SampleEvaluator | None = None
+) -> Path:
     """Train ``config.model`` on ``config.data``; return the run directory.
+
+    ``evaluate`` scores the periodic samples (``config.eval_every``/``eval_samples``);
+    without it no ``eval`` events are logged and everything else is the same.
 
     Under ``torchrun`` every process calls this; they share the work through DDP and
     only rank 0 writes. User errors (missing data, unknown spec, incompatible resume,
@@ -60,7 +92,7 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
     try:
         with torch.random.fork_rng(devices=cuda_devices):
             torch.manual_seed(config.seed)
-            return _Run(config, dist, device, progress).fit()
+            return _Run(config, dist, device, progress, evaluate).fit()
     finally:
         random.setstate(py_state)  # the caller's RNGs and threads are left as they were
         torch.set_num_threads(threads)
@@ -93,7 +125,7 @@ def _claim_out_dir(config: TrainConfig) -> dict[str, Any] | None:
     data, tokenizer and model are known to work: a typo cannot cost a finished run.
     """
     out = config.out
-    is_run = (out / run_files.RUN_JSON).is_file()
+    is_run = (out / RUN_JSON).is_file()
     if config.resume and is_run:
         return run_files.read_run(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -110,9 +142,15 @@ class _Run:
     """One invocation of the loop (fresh or resumed)."""
 
     def __init__(
-        self, config: TrainConfig, dist: Distributed, device: torch.device, progress: bool
+        self,
+        config: TrainConfig,
+        dist: Distributed,
+        device: torch.device,
+        progress: bool,
+        evaluate: SampleEvaluator | None,
     ) -> None:
         self.config, self.dist, self.device, self.progress = config, dist, device, progress
+        self.evaluate = evaluate
         self.out = config.out
         check_loggers(config.tensorboard, config.wandb)
         info = open_dataset(config.data)
@@ -223,15 +261,15 @@ class _Run:
         if self.checkpoint is not None:
             self._restore(self.checkpoint)
         if dist.is_main:
-            if config.overwrite and (self.out / run_files.RUN_JSON).is_file():
+            if config.overwrite and (self.out / RUN_JSON).is_file():
                 shutil.rmtree(self.out)
             self.out.mkdir(parents=True, exist_ok=True)
-            truncate_after(self.out / run_files.METRICS, self.step)
+            truncate_after(self.out / METRICS, self.step)
             if isinstance(self.data.codec, TextCodec):
-                self.data.codec.tokenizer.save(self.out / run_files.TOKENIZER)
+                self.data.codec.tokenizer.save(self.out / TOKENIZER)
             run_files.write_run(self.out, self.meta)
         log = MetricsLog(
-            self.out / run_files.METRICS,
+            self.out / METRICS,
             enabled=dist.is_main,
             tensorboard_dir=self.out / "tensorboard" if config.tensorboard else None,
             wandb_config=config.to_json() if config.wandb else None,
@@ -352,10 +390,10 @@ class _Run:
         return mean, int(totals[1])
 
     def _evaluate(self, log: MetricsLog) -> None:
-        if self.dist.is_main and self.data.eval_frames:
+        if self.dist.is_main and self.data.eval_frames and self.evaluate is not None:
             splits = {}
             for split, frame in self.data.eval_frames.items():
-                _, summary = evaluate_frame(
+                _, summary = self.evaluate(
                     self.model,
                     self.data.codec,
                     frame,

@@ -1,14 +1,6 @@
 """The run directory: what ``lolameme train`` writes and ``lolameme eval`` reads back.
 
-::
-
-    RUN/run.json          config, data fingerprint, model config, vocab and lengths
-    RUN/tokenizer.json    text data only; trained on the train split
-    RUN/checkpoints/      see lolameme.training.checkpoint
-    RUN/metrics.jsonl     one JSON object per log / eval event
-    RUN/eval.json         written by lolameme eval
-    RUN/predictions-SPLIT.parquet
-
+Its files are named in :mod:`lolameme.runs.layout`.
 ``run.json`` holds everything needed to rebuild the model and the encoding without the
 original command line, so evaluation and resumption depend on the directory alone.
 """
@@ -26,14 +18,10 @@ import torch
 from lolameme._io import atomic_write_json
 from lolameme.data.store import DatasetInfo
 from lolameme.errors import ConfigError, TrainingError
-from lolameme.training.batching import Codec, TextCodec, TokenCodec
-from lolameme.training.checkpoint import checkpoint_step, latest_checkpoint, load_weights
-from lolameme.training.tokenizer import TextTokenizer
-
-RUN_JSON = "run.json"
-TOKENIZER = "tokenizer.json"
-METRICS = "metrics.jsonl"
-EVAL_JSON = "eval.json"
+from lolameme.runs.batching import Codec, TextCodec, TokenCodec
+from lolameme.runs.checkpoint import checkpoint_step, latest_checkpoint, load_weights
+from lolameme.runs.layout import RUN_JSON, TOKENIZER
+from lolameme.runs.tokenizer import TextTokenizer
 
 
 def build_model(

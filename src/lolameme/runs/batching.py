@@ -25,7 +25,7 @@ import torch
 
 from lolameme.data.store import IGNORE_INDEX
 from lolameme.errors import DataError
-from lolameme.training.tokenizer import TextTokenizer
+from lolameme.runs.tokenizer import TextTokenizer
 
 LossMode = Literal["full", "answer"]
 

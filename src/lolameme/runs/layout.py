@@ -1,0 +1,82 @@
+"""File names of a training run's directory and of an experiment's, and result columns.
+
+Plain names without imports, so that every layer (reporting included, which loads no
+torch) takes them from here. A training run, written by ``lolameme train`` and
+``lolameme eval`` (:mod:`lolameme.runs.directory` reads it back)::
+
+    RUN/run.json          config, data fingerprint, model config, vocab and lengths
+    RUN/tokenizer.json    text data only; trained on the train split
+    RUN/checkpoints/      see lolameme.runs.checkpoint
+    RUN/metrics.jsonl     one JSON object per log / eval event
+    RUN/eval.json         written by lolameme eval
+    RUN/predictions-SPLIT.parquet
+
+An experiment: ``lolameme.experiments`` writes these files; ``lolameme.reporting`` reads only them,
+never the training or model code, so a directory copied off a cluster can be reported
+anywhere::
+
+    DIR/results.parquet            one row per grid cell (the table every report starts from)
+    DIR/specs/NAME--SCALE.json     the resolved experiment spec: layout of tables, figures,
+                                   verdicts, the paper's numbers
+    DIR/invocations.jsonl          one line per ``experiment run``: command, wall time
+    DIR/cells/CELL_ID.json         per-cell bookkeeping (config at start, row at the end)
+    DIR/runs/CELL_ID/              the training run of a cell (the layout above)
+    DIR/data/HASH/                 generated data sets, shared by the cells that use them
+
+The column names of metrics are built here, by :func:`metric_column`, so that the
+writer and the reader cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RUN_JSON = "run.json"
+TOKENIZER = "tokenizer.json"
+METRICS = "metrics.jsonl"
+EVAL_JSON = "eval.json"
+
+RESULTS_FILE = "results.parquet"
+SPECS_DIR = "specs"
+CELLS_DIR = "cells"
+RUNS_DIR = "runs"
+DATA_DIR = "data"
+INVOCATIONS_FILE = "invocations.jsonl"
+
+# Columns every results row has, whatever the experiment (axis columns come on top).
+BASE_COLUMNS = (
+    "experiment",
+    "scale",
+    "tag",
+    "cell_id",
+    "model",
+    "model_spec",
+    "seed",
+    "status",
+    "final_loss",
+    "train_seconds",
+    "eval_seconds",
+    "n_params",
+    "steps",
+    "error",
+    "fingerprint",
+    "overrides",
+    "run_dir",
+    "data_dir",
+    "finished_at",
+)
+OK = "ok"
+FAILED = "failed"
+INCOMPLETE = "incomplete"  # training stopped early on purpose (stop_after); resumes on rerun
+
+
+def metric_column(metric: str, split: str | None = None) -> str:
+    """``em`` on ``test_with_global`` is the column ``em_test_with_global``.
+
+    A metric without a split (``final_loss``, the last training loss) is its own column.
+    """
+    return f"{metric}_{split}" if split else metric
+
+
+def spec_file(out: Path, experiment: str, scale: str) -> Path:
+    return Path(out) / SPECS_DIR / f"{experiment}--{scale}.json"
