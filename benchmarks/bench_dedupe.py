@@ -29,7 +29,7 @@ def measure(method: str, items: int, repeats: int) -> None:
         ordered = hashes[order]
         later = np.sort(order[np.nonzero(ordered[1:] == ordered[:-1])[0] + 1])
     else:
-        from lolameme.data.generator import later_copies
+        from lolameme.data.tasks.lolameme.generator import later_copies
 
         later, _ = later_copies(hashes)
     seconds = time.perf_counter() - start

@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from lolameme.data.compiled import PURE_ENV, compiled_sampler
 from lolameme.data.generate import generate
+from lolameme.data.tasks.lolameme.compiled import PURE_ENV, compiled_sampler
 
 
 def cpu_seconds() -> float:

@@ -17,11 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from lolameme.data.compiled import PURE_ENV, compiled_sampler
 from lolameme.data.generate import resolve_config
-from lolameme.data.generator import _Context
-from lolameme.data.names import draw_names
 from lolameme.data.tasks import get_task
+from lolameme.data.tasks.lolameme.compiled import PURE_ENV, compiled_sampler
+from lolameme.data.tasks.lolameme.generator import _Context
+from lolameme.data.tasks.lolameme.names import draw_names
 
 
 def draw(ctx: _Context, items: int) -> tuple[float, list[tuple]]:

@@ -18,9 +18,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from lolameme.data.config import LolamemeConfig, latent_config
 from lolameme.data.generate import generate
 from lolameme.data.store import load_split, open_dataset
+from lolameme.data.tasks.lolameme.config import LolamemeConfig, latent_config
 from lolameme.languages import BinOp, Num, Program, Var, evaluate, parse, render
 from lolameme.languages.ast import expr_names
 

@@ -1,5 +1,6 @@
-"""The compiled sampler (built by setup.py from data/sampler.py) is a drop-in for the pure
-one: the same rows for every kind of item, and never used once it is out of date."""
+"""The compiled sampler (built by setup.py from data/tasks/lolameme/sampler.py) is a
+drop-in for the pure one: the same rows for every kind of item, and never used once it is
+out of date."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import types
 
 import pytest
 
-from lolameme.data import sampler
-from lolameme.data.compiled import PURE_ENV, compiled_sampler, sampler_module
 from lolameme.data.generate import generate
 from lolameme.data.store import MANIFEST
+from lolameme.data.tasks.lolameme import sampler
+from lolameme.data.tasks.lolameme.compiled import PURE_ENV, compiled_sampler, sampler_module
 
 SMALL = {
     "DATASET_SIZE": 1500,
@@ -65,8 +66,8 @@ def test_pure_environment_variable_selects_the_pure_module(built, monkeypatch) -
 
 
 def test_compiled_items_are_row_for_row_the_pure_ones(built) -> None:
-    from lolameme.data.config import LolamemeConfig
-    from lolameme.data.names import draw_names
+    from lolameme.data.tasks.lolameme.config import LolamemeConfig
+    from lolameme.data.tasks.lolameme.names import draw_names
 
     config = LolamemeConfig.model_validate({"LANGUAGE": "sample_mix", "MEME_SHARE": 0.5})
     names = draw_names(config, 0)
@@ -84,9 +85,9 @@ def test_compiled_items_are_row_for_row_the_pure_ones(built) -> None:
 
 
 def test_a_compiled_module_built_from_other_source_is_not_used(monkeypatch) -> None:
-    stale = types.ModuleType("lolameme.data._sampler_c")
+    stale = types.ModuleType("lolameme.data.tasks.lolameme._sampler_c")
     stale.SOURCE_SHA256 = "0" * 64  # built from a sampler.py that no longer exists
-    monkeypatch.setitem(sys.modules, "lolameme.data._sampler_c", stale)
+    monkeypatch.setitem(sys.modules, "lolameme.data.tasks.lolameme._sampler_c", stale)
     monkeypatch.delenv(PURE_ENV, raising=False)
     compiled_sampler.cache_clear()
     try:
@@ -98,7 +99,8 @@ def test_a_compiled_module_built_from_other_source_is_not_used(monkeypatch) -> N
 
 
 def test_without_a_compiled_module_the_pure_one_runs(monkeypatch) -> None:
-    monkeypatch.setitem(sys.modules, "lolameme.data._sampler_c", None)  # import fails
+    # None in sys.modules: the import fails
+    monkeypatch.setitem(sys.modules, "lolameme.data.tasks.lolameme._sampler_c", None)
     monkeypatch.delenv(PURE_ENV, raising=False)
     compiled_sampler.cache_clear()
     try:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from lolameme.data.config import (
+from lolameme.data.generate import config_hash, normalize_keys, parse_override, resolve_config
+from lolameme.data.tasks import get_task
+from lolameme.data.tasks.lolameme.config import (
     LolamemeConfig,
     global_schedule,
     latent_config,
     type_weights,
     variable_length_range,
 )
-from lolameme.data.generate import config_hash, normalize_keys, parse_override, resolve_config
-from lolameme.data.presets import PRESETS
-from lolameme.data.tasks import get_task
+from lolameme.data.tasks.lolameme.presets import PRESETS
 from lolameme.errors import ConfigError
 
 # Appendix A.1 as printed (keys, typos and all).

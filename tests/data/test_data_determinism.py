@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from lolameme.data import generator
-from lolameme.data.config import LolamemeConfig
 from lolameme.data.generate import generate
 from lolameme.data.store import MANIFEST, DatasetWriter, load_split, open_dataset, sha256_file
+from lolameme.data.tasks.lolameme import generator
+from lolameme.data.tasks.lolameme.config import LolamemeConfig
 
 SIZES = {
     "DATASET_SIZE": 900,

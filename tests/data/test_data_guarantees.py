@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lolameme.data.generate import generate
-from lolameme.data.verify import verify_dataset
+from lolameme.data.tasks.lolameme.verify import verify_dataset
 from lolameme.errors import ConfigError
 
 CONFIGS = {

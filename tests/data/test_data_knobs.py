@@ -11,11 +11,11 @@ from collections.abc import Callable
 
 import pytest
 
-from lolameme.data.config import LolamemeConfig
 from lolameme.data.generate import resolve_config
-from lolameme.data.names import faker_words
 from lolameme.data.tasks import get_task
-from lolameme.data.verify import program_facts
+from lolameme.data.tasks.lolameme.config import LolamemeConfig
+from lolameme.data.tasks.lolameme.names import faker_words
+from lolameme.data.tasks.lolameme.verify import program_facts
 from lolameme.errors import ConfigError
 from lolameme.languages import NO_LATENT, BinOp, ModuloByZeroError, Num, evaluate, parse, render
 from lolameme.languages.ast import expr_depth

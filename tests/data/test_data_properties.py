@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lolameme.data.generate import generate
-from lolameme.data.verify import verify_dataset
+from lolameme.data.tasks.lolameme.verify import verify_dataset
 
 knobs = st.fixed_dictionaries(
     {

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lolameme.data.generator import later_copies
+from lolameme.data.tasks.lolameme.generator import later_copies
 
 
 @given(

@@ -9,7 +9,7 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lolameme.data.generator import GlobalSchedule
+from lolameme.data.tasks.lolameme.generator import GlobalSchedule
 
 
 @given(

@@ -100,7 +100,7 @@ def _plain(value: object) -> object:
 @data_app.command("verify")
 def verify_cmd(path: Path = typer.Argument(..., help="Data set directory (LoLa/MeMe).")) -> None:
     """Re-parse and relabel every item and check every split guarantee; exit 1 on a problem."""
-    from lolameme.data.verify import verify_dataset
+    from lolameme.data.tasks.lolameme.verify import verify_dataset
 
     reports = verify_dataset(path)
     bad = 0

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lolameme.data.config import TEST_SPLITS, LolamemeConfig, latent_config
 from lolameme.data.store import iter_split, open_dataset
+from lolameme.data.tasks.lolameme.config import TEST_SPLITS, LolamemeConfig, latent_config
 from lolameme.errors import DataError
 from lolameme.languages import BinOp, Num, Program, Var, evaluate, parse, render
 from lolameme.languages.ast import Expr, expr_depth, expr_names

@@ -18,12 +18,12 @@ fix the process:
 - the item prints one of the locals it assigned.
 
 Two extra rules make the split guarantees hold by construction: ``mandatory`` globals
-(the training schedule of :func:`~lolameme.data.config.global_schedule`) fill randomly
+(the training schedule of :func:`~.config.global_schedule`) fill randomly
 chosen leaf slots, and with NOISE_SHARE set the statements are given roles up front
 (see :meth:`ItemSampler._controlled`).
 
 Where a C compiler exists, setup.py also compiles this module with Cython, with the C
-types of ``sampler.pxd`` (see :mod:`lolameme.data.compiled`). The methods typed there
+types of ``sampler.pxd`` (see :mod:`lolameme.data.tasks.lolameme.compiled`). The methods typed there
 must stay free of closures (generator expressions, lambdas, nested functions).
 """
 
@@ -35,7 +35,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from lolameme.data.config import (
+from lolameme.data.tasks.lolameme.config import (
     TEST_SPLITS,
     GlobalsMode,
     Language,
@@ -44,7 +44,7 @@ from lolameme.data.config import (
     noise_count,
     operator_set,
 )
-from lolameme.data.names import NameTables
+from lolameme.data.tasks.lolameme.names import NameTables
 from lolameme.languages import Assign, BinOp, Expr, Num, Op, Program, Var, render, to_meme_name
 from lolameme.languages.render import LOLA_OPS, MEME_OPS
 

@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lolameme.data.compiled import sampler_module
-from lolameme.data.config import LolamemeConfig, global_schedule
-from lolameme.data.names import NameTables, draw_names
 from lolameme.data.pool import OrderedMap, shard_map
-from lolameme.data.sampler import COLUMNS
 from lolameme.data.store import DatasetWriter, arrow_table
+from lolameme.data.tasks.lolameme.compiled import sampler_module
+from lolameme.data.tasks.lolameme.config import LolamemeConfig, global_schedule
+from lolameme.data.tasks.lolameme.names import NameTables, draw_names
+from lolameme.data.tasks.lolameme.sampler import COLUMNS
 from lolameme.errors import DataError
 
 MAX_ATTEMPTS = 1000  # redraws allowed for one item before the config is declared too small
@@ -110,7 +110,7 @@ class _Context:
         self.policies: dict[str, Any] = {}
 
     def policy(self, split: str) -> Any:
-        """The split's :class:`~lolameme.data.sampler.SplitPolicy` (of ``impl``)."""
+        """The split's :class:`~lolameme.data.tasks.lolameme.sampler.SplitPolicy` (of ``impl``)."""
         if split not in self.policies:
             self.policies[split] = self.impl.SplitPolicy.for_split(self.config, split)
         return self.policies[split]

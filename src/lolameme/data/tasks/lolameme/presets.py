@@ -1,7 +1,7 @@
 """Named LoLa/MeMe configs: the paper's settings (Appendix A) and a small CPU one.
 
 A preset lists only what differs from the base config (the defaults of
-:class:`~lolameme.data.config.LolamemeConfig`, i.e. Appendix A.1), so ``--set`` overrides
+:class:`~.config.LolamemeConfig`, i.e. Appendix A.1), so ``--set`` overrides
 and derived knobs (``mean_var_length``) compose without clashing. Sweeps (globals count
 100..1000, mean name length 3..9) are the experiment layer's job: it overrides one knob
 of these presets.

@@ -2,7 +2,7 @@
 
 A name is drawn in three steps, the same for random letters and Faker words:
 
-1. its latent type, with the probabilities of :func:`~lolameme.data.config.type_weights`;
+1. its latent type, with the probabilities of :func:`~.config.type_weights`;
 2. its letters: a length uniform in [MIN_VAR_LENGTH, MAX_VAR_LENGTH], the first letter
    uniform in the type's letter range, the rest uniform a-z; or, with USE_FAKER, English
    words from Faker's offline lorem list, the first word starting in the type's range,
@@ -23,7 +23,7 @@ import random
 import string
 from dataclasses import dataclass
 
-from lolameme.data.config import LolamemeConfig, latent_config, type_weights
+from lolameme.data.tasks.lolameme.config import LolamemeConfig, latent_config, type_weights
 from lolameme.errors import ConfigError
 
 RESERVED = frozenset({"print"})

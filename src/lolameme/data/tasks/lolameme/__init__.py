@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from lolameme.data.config import LolamemeConfig
-from lolameme.data.generator import build_lolameme
-from lolameme.data.presets import DESCRIPTIONS, PRESETS
 from lolameme.data.tasks import Task
+from lolameme.data.tasks.lolameme.config import LolamemeConfig
+from lolameme.data.tasks.lolameme.generator import build_lolameme
+from lolameme.data.tasks.lolameme.presets import DESCRIPTIONS, PRESETS
 
 TASK = Task(
     name="lolameme",

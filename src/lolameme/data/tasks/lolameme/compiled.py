@@ -1,10 +1,10 @@
-"""Which implementation of :mod:`lolameme.data.sampler` the generator runs.
+"""Which implementation of :mod:`lolameme.data.tasks.lolameme.sampler` the generator runs.
 
 ``sampler.py`` is plain Python and the only source. Where the install had Cython and a C
-compiler, ``setup.py`` also built ``lolameme.data._sampler_c`` from a copy of it (a full
-``generate`` about 2.2x faster per worker, ``benchmarks/bench_generate.py``). Both give
-byte-identical data sets (``tests/data/test_compiled.py``), so the choice changes speed,
-never output.
+compiler, ``setup.py`` also built ``lolameme.data.tasks.lolameme._sampler_c`` from a copy
+of it (a full ``generate`` about 2.2x faster per worker, ``benchmarks/bench_generate.py``).
+Both give byte-identical data sets (``tests/data/test_compiled.py``), so the choice
+changes speed, never output.
 
 The compiled copy carries the sha256 of the text it was built from and is used only
 while that matches ``sampler.py``: after an edit of the source the pure module runs
@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
-from lolameme.data import sampler
+from lolameme.data.tasks.lolameme import sampler
 
 PURE_ENV = "LOLAMEME_PURE_PYTHON"
 
@@ -30,7 +30,7 @@ PURE_ENV = "LOLAMEME_PURE_PYTHON"
 def compiled_sampler() -> ModuleType | None:
     """The compiled sampler if it exists and matches ``sampler.py``, else None."""
     try:
-        _sampler_c = importlib.import_module("lolameme.data._sampler_c")
+        _sampler_c = importlib.import_module("lolameme.data.tasks.lolameme._sampler_c")
     except ImportError:
         return None
     built_from = getattr(_sampler_c, "SOURCE_SHA256", None)
@@ -41,7 +41,8 @@ def compiled_sampler() -> ModuleType | None:
     if built_from != current:
         warnings.warn(
             "lolameme: the compiled sampler was built from another version of "
-            "data/sampler.py; using the pure Python one (run 'pip install -e .' to rebuild it)",
+            "data/tasks/lolameme/sampler.py; using the pure Python one "
+            "(run 'pip install -e .' to rebuild it)",
             stacklevel=2,
         )
         return None
