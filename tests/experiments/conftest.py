@@ -17,7 +17,7 @@ import pytest
 
 from lolameme.experiments import runner
 from lolameme.experiments.cell import CellTask, run_cell
-from lolameme.experiments.grid import Cell
+from lolameme.experiments.grid import Cell, Selection
 
 
 def default_em(cell: Cell, split: str) -> float:
@@ -99,6 +99,8 @@ def data_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def run_fake(work: FakeWork, name: str, out: Path, **kwargs: Any) -> runner.RunSummary:
     kwargs.setdefault("scale", "smoke")
     scale = kwargs.pop("scale")
+    picked = {k: kwargs.pop(k) for k in ("models", "seeds", "only", "tag", "sets") if k in kwargs}
+    kwargs["selection"] = Selection(**picked)
     return runner.run_experiment(
         name, scale, out, progress=False, cell_fn=functools.partial(run_cell, work=work), **kwargs
     )

@@ -8,14 +8,14 @@ import pytest
 import yaml
 
 from lolameme.errors import ConfigError
-from lolameme.experiments.grid import expand
+from lolameme.experiments.grid import Selection, expand
 from lolameme.experiments.registry import (
     available_experiments,
     deep_merge,
     load_spec,
     spec_from_mapping,
 )
-from lolameme.experiments.spec import SCALES
+from lolameme.experiments.spec import EXPERIMENT_SCALES
 
 PAPER_SPECS = {
     "thex_variations": "Table 1",
@@ -49,12 +49,12 @@ def test_every_paper_experiment_is_shipped_with_its_reference() -> None:
         assert name in names
         spec = load_spec(name)
         assert ref in spec.paper.refs
-        assert set(spec.scales) == set(SCALES)
+        assert set(spec.scales) == set(EXPERIMENT_SCALES)
 
 
 def test_thex_variations_tiny_grid_is_eleven_models_by_three_seeds() -> None:
     spec = load_spec("thex_variations")
-    cells = expand(spec, "tiny")
+    cells = expand(spec.at("tiny"))
     assert len(cells) == 33
     assert {c.model for c in cells} == {"hyena", "gpt2"} | {f"thex-{n}" for n in range(9, 18)}
     assert {c.seed for c in cells} == {0, 1, 2}
@@ -66,7 +66,7 @@ def test_thex_variations_tiny_grid_is_eleven_models_by_three_seeds() -> None:
 def test_smoke_scale_keeps_every_model_with_one_seed_and_few_steps() -> None:
     for name in available_experiments():
         spec = load_spec(name)
-        cells = expand(spec, "smoke")
+        cells = expand(spec.at("smoke"))
         assert {c.model for c in cells} == set(spec.models)
         assert {c.seed for c in cells} == {0}
         assert all(c.train["steps"] <= 5 for c in cells)
@@ -88,7 +88,7 @@ def test_listops_runs_the_table5_models_on_its_own_task_at_every_scale() -> None
     assert spec.task == "listops" and spec.splits == ["test"]
     presets = {"smoke": "smoke", "tiny": "listops-small", "paper": "listops-lra"}
     for scale, preset in presets.items():
-        cells = expand(spec, scale)
+        cells = expand(spec.at(scale))
         assert {c.model for c in cells} == {
             "gpt2",
             "hyena",
@@ -99,7 +99,7 @@ def test_listops_runs_the_table5_models_on_its_own_task_at_every_scale() -> None
         }
         assert {c.data.preset for c in cells} == {preset}
         assert all(not c.data.overrides for c in cells)  # no LoLa knobs leak in
-    assert {c.train["epochs"] for c in expand(spec, "paper")} == {1}
+    assert {c.train["epochs"] for c in expand(spec.at("paper"))} == {1}
     assert load_spec("operator_pretraining").tables[0].paper["hyena"]["with"] == (0.6726, 0.0239)
     assert load_spec("long_input").tables[0].paper["hyena"]["with_global"] == 0.044
     assert load_spec("multi_language").tables[0].paper["thex-13"]["sample_mix"] == 0.738
@@ -127,16 +127,17 @@ def test_meme_variant_extends_lola_and_only_changes_language_and_numbers() -> No
 def test_memorization_sweeps_globals_100_to_1000_at_paper_scale() -> None:
     spec = load_spec("memorization")
     values = [
-        c.settings["globalvar_count"] for c in expand(spec, "paper", models=["gpt2"], seeds=[0])
+        c.settings["globalvar_count"]
+        for c in expand(spec.at("paper"), Selection(models=["gpt2"], seeds=[0]))
     ]
     assert values == list(range(100, 1001, 100))
-    cell = expand(spec, "paper", models=["gpt2"], seeds=[0])[3]
+    cell = expand(spec.at("paper"), Selection(models=["gpt2"], seeds=[0]))[3]
     assert cell.data.overrides["GLOBALVAR_COUNT"] == 400
 
 
 def test_variable_length_sweeps_the_mean_name_length() -> None:
     spec = load_spec("variable_length")
-    cells = expand(spec, "paper", models=["gpt2"], seeds=[0])
+    cells = expand(spec.at("paper"), Selection(models=["gpt2"], seeds=[0]))
     assert [c.settings["mean_var_length"] for c in cells] == list(range(3, 10))
     for cell in cells:
         m = cell.settings["mean_var_length"]
@@ -146,13 +147,16 @@ def test_variable_length_sweeps_the_mean_name_length() -> None:
     assert labels == [f"{m} [{round(0.75 * m)},{round(1.25 * m)}]" for m in range(3, 10)]
     # the tiny defaults' explicit name lengths are dropped, so they cannot clash with it
     for scale in ("smoke", "tiny"):
-        overrides = expand(spec, scale)[0].data.overrides
+        overrides = expand(spec.at(scale))[0].data.overrides
         assert "MIN_VAR_LENGTH" not in overrides and "MAX_VAR_LENGTH" not in overrides
 
 
 def test_operator_pretraining_point_switches_preset_and_training_length() -> None:
     spec = load_spec("operator_pretraining")
-    cells = {c.settings["regime"]: c for c in expand(spec, "paper", models=["gpt2"], seeds=[0])}
+    cells = {
+        c.settings["regime"]: c
+        for c in expand(spec.at("paper"), Selection(models=["gpt2"], seeds=[0]))
+    }
     assert cells["base"].data.preset == "base"
     assert cells["pretrain"].data.preset == "operator_pretraining"
     assert cells["pretrain"].train["steps"] == 1_280_000
@@ -162,16 +166,16 @@ def test_operator_pretraining_point_switches_preset_and_training_length() -> Non
 
 def test_long_input_keeps_15_statements_at_every_scale() -> None:
     spec = load_spec("long_input")
-    for scale in SCALES:
-        assert expand(spec, scale)[0].data.overrides["STATEMENT_COUNT"] == 15
+    for scale in EXPERIMENT_SCALES:
+        assert expand(spec.at(scale))[0].data.overrides["STATEMENT_COUNT"] == 15
 
 
-@pytest.mark.parametrize("scale", SCALES)
+@pytest.mark.parametrize("scale", EXPERIMENT_SCALES)
 def test_every_data_config_is_valid_for_the_data_layer(scale: str) -> None:
     from lolameme.experiments.cell import data_config
 
     for name in available_experiments():
-        requests = {c.data.key(): c.data for c in expand(load_spec(name), scale)}
+        requests = {c.data.key(): c.data for c in expand(load_spec(name).at(scale))}
         for request in requests.values():
             config = data_config(request)  # raises a ConfigError naming the problem
             if request.task == "lolameme":
@@ -186,7 +190,7 @@ def test_unknown_experiment_lists_valid_names() -> None:
 
 def test_unknown_scale_lists_valid_scales() -> None:
     with pytest.raises(ConfigError, match=r"no scale 'huge' \(valid: smoke, tiny, paper\)"):
-        load_spec("layer_scan").scale("huge")
+        load_spec("layer_scan").at("huge")
 
 
 def test_misspelt_key_is_rejected() -> None:
@@ -258,7 +262,7 @@ def test_spec_from_a_yaml_path(tmp_path: Path) -> None:
     path = tmp_path / "mine.yaml"
     path.write_text(yaml.safe_dump(_minimal(name="mine")))
     spec = load_spec(str(path))
-    assert spec.name == "mine" and spec.scale("tiny").train["steps"] > 0  # defaults merged
+    assert spec.name == "mine" and spec.at("tiny").settings.train["steps"] > 0  # defaults merged
 
 
 def test_deep_merge_merges_mappings_and_null_deletes() -> None:
@@ -303,7 +307,7 @@ def test_a_token_task_spec_with_an_lr_sweep_fits_the_schema() -> None:
             ],
         }
     )
-    cells = expand(spec, "smoke")
+    cells = expand(spec.at("smoke"))
     assert len(cells) == 4
     assert {c.train["lr"] for c in cells} == {1e-3, 3e-3}
     assert all(c.data.overrides == {} for c in cells)  # no LoLa/MeMe knobs leak in

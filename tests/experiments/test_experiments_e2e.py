@@ -15,6 +15,7 @@ for _module in (
 ):
     pytest.importorskip(_module)
 
+from lolameme.experiments.grid import Selection  # noqa: E402
 from lolameme.experiments.registry import available_experiments, load_spec  # noqa: E402
 from lolameme.experiments.runner import run_experiment  # noqa: E402
 from lolameme.reporting.aggregate import display_name  # noqa: E402
@@ -36,7 +37,9 @@ def _check_report(out: Path, name: str, models: list[str] | None = None) -> None
 
 def test_smoke_run_trains_evaluates_and_reports(tmp_path: Path) -> None:
     models = ["gpt2", "thex-13"]  # attention, Hyena and the adapters between them
-    summary = run_experiment("multi_language", "smoke", tmp_path, models=models, progress=False)
+    summary = run_experiment(
+        "multi_language", "smoke", tmp_path, selection=Selection(models=models), progress=False
+    )
     assert summary.ok == summary.cells == 2, summary.failed
     frame = read_results(tmp_path)
     for column in ("em_test_sample_mix", "em_test_module_mix", "final_loss", "n_params"):
@@ -47,19 +50,26 @@ def test_smoke_run_trains_evaluates_and_reports(tmp_path: Path) -> None:
 
 
 def test_resume_continues_an_unfinished_cell_from_its_checkpoint(tmp_path: Path) -> None:
-    args = dict(models=["gpt2"], progress=False)
+    args = dict(progress=False)
     first = run_experiment(
         "layer_scan",
         "smoke",
         tmp_path,
-        sets=["train.steps=4", "train.stop_after=2", "train.checkpoint_every=1"],
+        selection=Selection(
+            models=["gpt2"],
+            sets=["train.steps=4", "train.stop_after=2", "train.checkpoint_every=1"],
+        ),
         **args,
     )
     assert first.incomplete == 1 and first.ok == 0
     run_dir = tmp_path / "runs" / "layer_scan--smoke--gpt2--seed0"
     assert json.loads((run_dir / "run.json").read_text())["finished"]["step"] == 2
     second = run_experiment(
-        "layer_scan", "smoke", tmp_path, sets=["train.steps=4", "train.checkpoint_every=1"], **args
+        "layer_scan",
+        "smoke",
+        tmp_path,
+        selection=Selection(models=["gpt2"], sets=["train.steps=4", "train.checkpoint_every=1"]),
+        **args,
     )
     assert second.ok == 1 and second.skipped == 0
     steps = [
@@ -70,7 +80,11 @@ def test_resume_continues_an_unfinished_cell_from_its_checkpoint(tmp_path: Path)
     assert steps == sorted(steps) and steps[-1] == 4  # one history, continued, not restarted
     assert read_results(tmp_path).iloc[0]["steps"] == 4
     third = run_experiment(
-        "layer_scan", "smoke", tmp_path, sets=["train.steps=4", "train.checkpoint_every=1"], **args
+        "layer_scan",
+        "smoke",
+        tmp_path,
+        selection=Selection(models=["gpt2"], sets=["train.steps=4", "train.checkpoint_every=1"]),
+        **args,
     )
     assert third.skipped == 1 and third.ok == 0
 

@@ -12,7 +12,7 @@ import pytest
 
 from lolameme.errors import ConfigError
 from lolameme.experiments.cell import CellTask, train_config
-from lolameme.experiments.grid import expand
+from lolameme.experiments.grid import Selection, expand
 from lolameme.experiments.registry import load_spec, spec_from_mapping
 
 
@@ -33,7 +33,7 @@ def _spec(**extra: object) -> dict:
 
 
 def test_a_model_axis_fills_the_width_of_every_model(tmp_path: Path) -> None:
-    cells = expand(spec_from_mapping(_spec()), "smoke")
+    cells = expand(spec_from_mapping(_spec()).at("smoke"))
     assert [(c.model, c.model_spec) for c in cells] == [
         ("attention@{width}*2", "attention@16*2"),
         ("attention@{width}*2", "attention@32*2"),
@@ -51,7 +51,7 @@ def test_a_model_axis_fills_the_width_of_every_model(tmp_path: Path) -> None:
 
 def test_models_without_placeholders_keep_their_name_as_spec() -> None:
     spec = load_spec("zoology_mqar")
-    cell = expand(spec, "tiny")[0]
+    cell = expand(spec.at("tiny"))[0]
     assert cell.model_spec == cell.model == "attention@64*2"
     assert cell.cell_id.startswith("zoology_mqar--tiny--attention_64_2--seed0-")
 
@@ -64,7 +64,9 @@ def test_full_form_points_may_set_placeholders() -> None:
             {"value": "m", "model": {"width": 32}, "train": {"lr": 3e-4}},
         ],
     }
-    cells = expand(spec_from_mapping(_spec(axes=[axis])), "smoke", models=["attention@{width}*2"])
+    cells = expand(
+        spec_from_mapping(_spec(axes=[axis])).at("smoke"), Selection(models=["attention@{width}*2"])
+    )
     assert [(c.model_spec, c.train["lr"]) for c in cells] == [
         ("attention@16*2", 1e-3),
         ("attention@32*2", 3e-4),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lolameme.errors import ConfigError
-from lolameme.experiments.grid import expand
+from lolameme.experiments.grid import Selection, expand
 from lolameme.experiments.registry import load_spec, spec_from_mapping
 
 HYBRID = "base_conv@64*2,sparse_attention@64,base_conv@64"
@@ -28,7 +28,7 @@ def test_zoology_mqar_trains_the_zoo_on_mqar() -> None:
     ]
     gap = next(v for v in spec.verdicts if v.kind == "gap_closed")
     assert (gap.model, gap.low, gap.high) == (HYBRID, "base_conv@64*4", "attention@64*2")
-    cells = expand(spec, "tiny")
+    cells = expand(spec.at("tiny"))
     assert len(cells) == 18 and cells[0].data.preset == "mqar-small"  # 6 models x 3 seeds
     # the CPU recipe under which 2-layer attention learns MQAR (docs/zoo.md)
     assert cells[0].train["tie_embeddings"] is False and cells[0].train["init"] == "pytorch"
@@ -67,7 +67,9 @@ def test_smoke_run_records_the_recall_split_and_reports_the_gap(tmp_path: Path) 
     from lolameme.reporting.results import read_results
 
     models = ["attention@64*2", "base_conv@64*4", HYBRID]
-    summary = run_experiment("zoology_mqar", "smoke", tmp_path, models=models, progress=False)
+    summary = run_experiment(
+        "zoology_mqar", "smoke", tmp_path, selection=Selection(models=models), progress=False
+    )
     assert summary.ok == summary.cells == 3, summary.failed
     rows = read_results(tmp_path)
     # every MQAR query completes a bigram of the context: all are AR hits, none "other"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lolameme.models import SCALES, SpecError, build_model, list_presets, parse_spec
+from lolameme.models import MODEL_SCALES, SpecError, build_model, list_presets, parse_spec
 
 
 def layers(spec: str, scale: str = "smoke") -> list[tuple[str, int, int]]:
@@ -23,7 +23,7 @@ def test_presets_expand_to_the_paper_shapes() -> None:
     assert len(thex) == 18
 
 
-@pytest.mark.parametrize("scale", list(SCALES))
+@pytest.mark.parametrize("scale", list(MODEL_SCALES))
 def test_every_scale_keeps_the_depths_and_width_ratio(scale: str) -> None:
     assert len(layers("gpt2", scale)) == 12
     assert len(layers("hyena", scale)) == len(layers("base_conv", scale)) == 18

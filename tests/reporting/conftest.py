@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from lolameme._io import atomic_write_json
-from lolameme.experiments.grid import expand
+from lolameme.experiments.grid import Selection, expand
 from lolameme.experiments.registry import load_spec
 from lolameme.experiments.runner import resolved_spec
 from lolameme.runs.layout import RUNS_DIR, spec_file
@@ -33,9 +33,9 @@ def write_synthetic(
     """Write what ``experiment run`` would have written, with chosen numbers."""
     spec = load_spec(name)
     if not tag:
-        atomic_write_json(spec_file(out, name, scale), resolved_spec(spec, scale, {}))
+        atomic_write_json(spec_file(out, name, scale), resolved_spec(spec.at(scale), {}))
     rows = []
-    for cell in expand(spec, scale, models=models, tag=tag):
+    for cell in expand(spec.at(scale), Selection(models=models, tag=tag)):
         row: dict[str, Any] = {
             "experiment": name,
             "scale": scale,

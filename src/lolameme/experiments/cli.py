@@ -54,19 +54,21 @@ def list_command(
     """List the experiments with their paper reference and cells per scale."""
     from lolameme.experiments.grid import expand
     from lolameme.experiments.registry import available_experiments, load_spec
-    from lolameme.experiments.spec import SCALES
+    from lolameme.experiments.spec import EXPERIMENT_SCALES
 
     rows = []
     for name in available_experiments():
         spec = load_spec(name)
-        cells = {s: len(expand(spec, s)) for s in SCALES if s in spec.scales}
+        cells = {s: len(expand(spec.at(s))) for s in EXPERIMENT_SCALES if s in spec.scales}
         rows.append({"name": name, "paper": spec.paper_refs, "cells": cells, "title": spec.title})
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    typer.echo(f"{'experiment':<22} {'paper':<20} " + " ".join(f"{s:>6}" for s in SCALES))
+    typer.echo(
+        f"{'experiment':<22} {'paper':<20} " + " ".join(f"{s:>6}" for s in EXPERIMENT_SCALES)
+    )
     for row in rows:
-        counts = " ".join(f"{row['cells'].get(s, '-'):>6}" for s in SCALES)
+        counts = " ".join(f"{row['cells'].get(s, '-'):>6}" for s in EXPERIMENT_SCALES)
         typer.echo(f"{row['name']:<22} {row['paper']:<20} {counts}")
     typer.echo("(cells = models x data settings x seeds; run one with 'lolameme experiment run')")
 
@@ -80,11 +82,13 @@ def show_command(
     as_json: bool = typer.Option(False, "--json", help="Print the resolved spec as JSON."),
 ) -> None:
     """Print an experiment's resolved settings at one scale and its cells."""
-    from lolameme.experiments.grid import parse_only, parse_sets
+    from lolameme.experiments.grid import Selection, parse_only
     from lolameme.experiments.runner import plan, resolved_spec
 
-    spec, cells = plan(name, scale, sets=sets, only=parse_only(only))
-    resolved = resolved_spec(spec, scale, parse_sets(sets))
+    selection = Selection(only=parse_only(only), sets=sets)
+    scaled, cells = plan(name, scale, selection)
+    spec = scaled.spec
+    resolved = resolved_spec(scaled, selection.overrides)
     resolved["cells"] = [c.cell_id for c in cells]
     if as_json:
         typer.echo(json.dumps(resolved, indent=2))
@@ -137,20 +141,23 @@ def run_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Train and evaluate every cell of an experiment; rerun to resume after a stop."""
-    from lolameme.experiments.grid import parse_only
+    from lolameme.experiments.grid import Selection, parse_only
     from lolameme.experiments.runner import run_experiment
 
+    selection = Selection(
+        models=_model_list(models) or (),
+        seeds=_seeds(seeds) or (),
+        only=parse_only(only),
+        tag=tag,
+        sets=sets,
+    )
     summary = run_experiment(
         name,
         scale,
         out,
+        selection=selection,
         engine=engine,
         workers=workers,
-        models=_model_list(models),
-        seeds=_seeds(seeds),
-        only=parse_only(only),
-        tag=tag,
-        sets=sets,
         replace=replace,
         device=device,
         progress=not quiet,

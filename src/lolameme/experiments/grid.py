@@ -1,5 +1,10 @@
 """Expanding a spec at one scale into grid cells: model x data setting x seed.
 
+What one invocation runs of that grid is a :class:`Selection` (the CLI's ``--models``,
+``--seeds``, ``--only``, ``--tag`` and ``--set``, parsed once), passed whole from the
+CLI through :func:`~lolameme.experiments.runner.run_experiment` and
+:func:`~lolameme.experiments.runner.plan` to :func:`expand`.
+
 A :class:`Cell` is fully resolved (data preset and overrides, training settings, splits)
 so that a worker needs nothing but the cell. Its ``cell_id`` is readable and stable; its
 ``fingerprint`` hashes everything that changes the cell's numbers, so a rerun after the
@@ -12,12 +17,13 @@ import hashlib
 import itertools
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lolameme.errors import ConfigError
 from lolameme.experiments.registry import deep_merge
-from lolameme.experiments.spec import SCALES, ExperimentSpec, Scalar, fill_model
+from lolameme.experiments.spec import ExperimentSpec, Scalar, ScaledSpec, fill_model
 
 SET_SECTIONS = ("data", "train", "eval", "model_scale", "seeds")
 # Training settings that bound one invocation without changing the final numbers.
@@ -95,7 +101,7 @@ class Cell:
         ]
 
 
-def parse_sets(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
+def parse_sets(items: Sequence[str]) -> dict[str, Any]:
     """``--set train.steps=400 --set data.GLOBALVAR_COUNT=30`` as a nested mapping.
 
     The first dot separates the section from the key, so data keys keep their dots
@@ -141,24 +147,47 @@ def _value(text: str) -> Any:
     return value
 
 
-def with_sets(spec: ExperimentSpec, scale: str, sets: dict[str, Any]) -> ExperimentSpec:
-    """The spec with one scale's settings overridden from the command line, re-validated."""
+@dataclass(frozen=True)
+class Selection:
+    """The part of a grid one invocation runs, and the overrides it runs it with.
+
+    Empty ``models``/``seeds`` mean all of the spec's; ``only`` is ``{axis: [values]}``
+    (see :func:`parse_only`); ``tag`` records the cells apart; ``sets`` are the raw
+    ``--set`` items, parsed once into ``overrides`` (see :func:`parse_sets`).
+    """
+
+    models: Sequence[str] = ()
+    seeds: Sequence[int] = ()
+    only: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    tag: str = ""
+    sets: Sequence[str] = ()
+    overrides: dict[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("models", "seeds", "sets"):
+            object.__setattr__(self, name, tuple(getattr(self, name) or ()))
+        object.__setattr__(self, "overrides", parse_sets(self.sets))
+
+
+def with_sets(scaled: ScaledSpec, sets: dict[str, Any]) -> ScaledSpec:
+    """The spec with one scale's settings overridden from the command line, re-validated
+    and resolved again at that scale."""
     if not sets:
-        return spec
+        return scaled
     from pydantic import ValidationError
 
     from lolameme.errors import format_validation_error
 
-    data = spec.model_dump(mode="json", exclude_unset=True)
-    current = spec.scale(scale).model_dump(mode="json", exclude_unset=True)
-    data["scales"][scale] = deep_merge(current, sets)
+    data = scaled.spec.model_dump(mode="json", exclude_unset=True)
+    current = scaled.settings.model_dump(mode="json", exclude_unset=True)
+    data["scales"][scaled.scale] = deep_merge(current, sets)
     try:
-        return ExperimentSpec.model_validate(data)
+        return ExperimentSpec.model_validate(data).at(scaled.scale)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, what="--set")) from None
 
 
-def _pick_models(spec: ExperimentSpec, models: list[str] | None) -> list[str]:
+def _pick_models(spec: ExperimentSpec, models: Sequence[str]) -> list[str]:
     if not models:
         return list(spec.models)
     unknown = [m for m in models if m not in spec.models]
@@ -170,7 +199,7 @@ def _pick_models(spec: ExperimentSpec, models: list[str] | None) -> list[str]:
     return [m for m in spec.models if m in models]
 
 
-def parse_only(items: list[str] | tuple[str, ...]) -> dict[str, list[str]]:
+def parse_only(items: Sequence[str]) -> dict[str, list[str]]:
     """``--only seq_len=64,128 --only width=64`` as ``{axis: [values]}``."""
     only: dict[str, list[str]] = {}
     for item in items:
@@ -193,8 +222,9 @@ def _names_point(text: str, point: Any) -> bool:
         return False
 
 
-def _pick_points(spec: ExperimentSpec, scale: str, only: dict[str, list[str]]) -> list[list[Any]]:
-    """Each axis's points at ``scale``, cut to the values ``only`` names for it."""
+def _pick_points(scaled: ScaledSpec, only: Mapping[str, Sequence[str]]) -> list[list[Any]]:
+    """Each axis's points at the scale, cut to the values ``only`` names for it."""
+    spec, scale = scaled.spec, scaled.scale
     names = [axis.name for axis in spec.axes]
     unknown = [name for name in only if name not in names]
     if unknown:
@@ -203,8 +233,8 @@ def _pick_points(spec: ExperimentSpec, scale: str, only: dict[str, list[str]]) -
             f"(axes: {', '.join(names) or 'none'})"
         )
     per_axis = []
-    for axis in spec.axes:
-        points = axis.points_for(scale)
+    for axis, axis_points in zip(spec.axes, scaled.points, strict=True):
+        points = list(axis_points)
         if axis.name in only:
             wanted = only[axis.name]
             missing = [w for w in wanted if not any(_names_point(w, p) for p in points)]
@@ -218,27 +248,17 @@ def _pick_points(spec: ExperimentSpec, scale: str, only: dict[str, list[str]]) -
     return per_axis
 
 
-def expand(
-    spec: ExperimentSpec,
-    scale: str,
-    *,
-    models: list[str] | None = None,
-    seeds: list[int] | None = None,
-    only: dict[str, list[str]] | None = None,
-    tag: str = "",
-    sets: tuple[str, ...] = (),
-) -> list[Cell]:
-    """Every cell of ``spec`` at ``scale``, models outermost, seeds innermost; ``models``,
-    ``seeds`` and ``only`` (axis values, see :func:`parse_only`) keep a part of the grid."""
-    if scale not in SCALES:
-        raise ConfigError(f"unknown scale '{scale}' (valid: {', '.join(SCALES)})")
-    settings = spec.scale(scale)
-    chosen_seeds = list(seeds) if seeds else spec.seeds_for(scale)
-    per_axis = _pick_points(spec, scale, only or {})
+def expand(scaled: ScaledSpec, selection: Selection = Selection()) -> list[Cell]:
+    """Every cell of the spec at its scale, models outermost, seeds innermost; the
+    selection's ``models``, ``seeds`` and ``only`` keep a part of the grid. Its ``sets``
+    are recorded in the cells; apply them to the spec first (:func:`with_sets`)."""
+    spec, scale, settings = scaled.spec, scaled.scale, scaled.settings
+    chosen_seeds = list(selection.seeds or scaled.seeds)
+    per_axis = _pick_points(scaled, selection.only)
     cells = []
-    for model in _pick_models(spec, models):
+    for model in _pick_models(spec, selection.models):
         for combo in itertools.product(*per_axis):
-            preset = spec.preset_for(scale)
+            preset = scaled.preset
             overrides = deep_merge(spec.data.overrides, settings.data.overrides)
             train = dict(settings.train)
             placeholders: dict[str, Scalar] = {}
@@ -257,13 +277,13 @@ def expand(
                         seed=seed,
                         settings={a.name: p.value for a, p in zip(spec.axes, combo, strict=True)},
                         data=DataRequest(spec.task, preset, overrides, settings.data.seed),
-                        model_scale=settings.model_scale or scale,
+                        model_scale=scaled.model_scale,
                         train=train,
                         eval_limit=settings.eval.limit,
                         splits=tuple(spec.splits),
                         resources=settings.resources.model_dump(),
-                        tag=tag,
-                        sets=sets,
+                        tag=selection.tag,
+                        sets=tuple(selection.sets),
                     )
                 )
     ids = [c.cell_id for c in cells]

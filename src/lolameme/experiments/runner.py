@@ -30,9 +30,9 @@ from lolameme.experiments.cell import (
     run_cell,
 )
 from lolameme.experiments.engines import make_engine, threads_per_worker
-from lolameme.experiments.grid import Cell, expand, parse_sets, with_sets
+from lolameme.experiments.grid import Cell, Selection, expand, with_sets
 from lolameme.experiments.registry import load_spec
-from lolameme.experiments.spec import ExperimentSpec
+from lolameme.experiments.spec import ScaledSpec
 from lolameme.experiments.store import ResultsStore
 from lolameme.runs.layout import INCOMPLETE, INVOCATIONS_FILE, OK, RUNS_DIR, spec_file
 
@@ -60,36 +60,26 @@ class RunSummary:
 
 
 def plan(
-    name: str,
-    scale: str,
-    *,
-    models: list[str] | None = None,
-    seeds: list[int] | None = None,
-    only: dict[str, list[str]] | None = None,
-    tag: str = "",
-    sets: list[str] | tuple[str, ...] = (),
-) -> tuple[ExperimentSpec, list[Cell]]:
-    """The spec (with ``--set`` overrides applied) and its cells; no side effects."""
-    spec = load_spec(name)
-    spec.scale(scale)  # unknown scale: error listing the valid ones
-    spec = with_sets(spec, scale, parse_sets(list(sets)))
-    cells = expand(spec, scale, models=models, seeds=seeds, only=only, tag=tag, sets=tuple(sets))
-    return spec, cells
+    name: str, scale: str, selection: Selection = Selection()
+) -> tuple[ScaledSpec, list[Cell]]:
+    """The spec at ``scale`` (with the selection's ``--set`` overrides applied) and the
+    cells it selects; no side effects."""
+    scaled = with_sets(load_spec(name).at(scale), selection.overrides)
+    return scaled, expand(scaled, selection)
 
 
-def resolved_spec(spec: ExperimentSpec, scale: str, sets: dict[str, Any]) -> dict[str, Any]:
+def resolved_spec(scaled: ScaledSpec, sets: dict[str, Any]) -> dict[str, Any]:
     """The spec as the report reads it: one scale, axis points resolved, defaults filled."""
+    spec = scaled.spec
     data = spec.model_dump(mode="json")
     data.pop("scales")
-    data["scale"] = scale
-    data["scale_settings"] = spec.scale(scale).model_dump(mode="json")
-    data["preset"] = spec.preset_for(scale)
-    data["seeds"] = spec.seeds_for(scale)
+    data["scale"] = scaled.scale
+    data["scale_settings"] = scaled.settings.model_dump(mode="json")
+    data["preset"] = scaled.preset
+    data["seeds"] = list(scaled.seeds)
     data["overrides"] = sets
-    for axis, raw in zip(spec.axes, data["axes"], strict=True):
-        raw["points"] = [
-            {"value": p.value, "label": p.label or str(p.value)} for p in axis.points_for(scale)
-        ]
+    for points, raw in zip(scaled.points, data["axes"], strict=True):
+        raw["points"] = [{"value": p.value, "label": p.label or str(p.value)} for p in points]
         raw.pop("values", None)
         raw.pop("select", None)
     for table in data["tables"]:
@@ -104,13 +94,9 @@ def run_experiment(
     scale: str,
     out: str | Path,
     *,
+    selection: Selection = Selection(),
     engine: str = "local",
     workers: int = 1,
-    models: list[str] | None = None,
-    seeds: list[int] | None = None,
-    only: dict[str, list[str]] | None = None,
-    tag: str = "",
-    sets: list[str] | tuple[str, ...] = (),
     replace: bool = False,
     device: str = "auto",
     progress: bool = True,
@@ -124,7 +110,8 @@ def run_experiment(
     """
     started = time.perf_counter()
     out = Path(out).resolve()
-    spec, cells = plan(name, scale, models=models, seeds=seeds, only=only, tag=tag, sets=sets)
+    scaled, cells = plan(name, scale, selection)
+    spec = scaled.spec
     runner = cell_fn or run_cell
     pool = make_engine(engine, workers)
     if cell_fn is None:
@@ -132,8 +119,8 @@ def run_experiment(
     summary = RunSummary(spec.name, scale, out, cells=len(cells))
     store = ResultsStore(out)
     _check_stale(store, cells, replace=replace)
-    if not tag:
-        resolved = resolved_spec(spec, scale, parse_sets(list(sets)))
+    if not selection.tag:
+        resolved = resolved_spec(scaled, selection.overrides)
         atomic_write_json(spec_file(out, spec.name, scale), resolved)
     store.reconcile(cells)
     todo = [c for c in cells if not store.is_done(c)]
@@ -162,7 +149,9 @@ def run_experiment(
         bar.close()
         summary.wall_seconds = time.perf_counter() - started
         with store.locked():
-            _log_invocation(out, summary, command=command, tag=tag, sets=list(sets))
+            _log_invocation(
+                out, summary, command=command, tag=selection.tag, sets=list(selection.sets)
+            )
     return summary
 
 

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from lolameme.runs.layout import BASE_COLUMNS
 
-SCALES = ("smoke", "tiny", "paper")
+# The sizes an experiment spec may define (not the model scales of lolameme.models).
+EXPERIMENT_SCALES = ("smoke", "tiny", "paper")
 Scalar = str | int | float | bool
 # A filter value: an axis value, or "min"/"max" for the smallest/largest value present.
 Where = dict[str, Scalar]
@@ -145,7 +147,7 @@ class Axis(_Strict):
                 f"axis '{self.name}': values need exactly one of key, train_key, model_key"
             )
         for scale in _scale_keys(self.values) + _scale_keys(self.points) + list(self.select):
-            if scale not in SCALES:
+            if scale not in EXPERIMENT_SCALES:
                 raise ValueError(f"axis '{self.name}': unknown scale '{scale}'")
         for scale, chosen in self.select.items():
             known = [p.value for p in self._all_points(scale)]
@@ -187,14 +189,21 @@ def _scale_keys(form: Any) -> list[str]:
     return list(form) if isinstance(form, dict) else []
 
 
-class Column(_Strict):
+class Measure(_Strict):
+    """What a table column, a figure panel or a verdict reads from the results: one
+    ``metric`` (column :func:`~lolameme.runs.layout.metric_column`) of one ``split``, on
+    the slice of the grid that ``where`` keeps."""
+
+    metric: str = "em"
+    split: str | None = None
+    where: Where = Field(default_factory=dict)
+
+
+class Column(Measure):
     """One table column: a metric of one split, optionally on a slice of the grid."""
 
     id: str
     label: str
-    metric: str = "em"
-    split: str | None = None
-    where: Where = Field(default_factory=dict)
 
 
 class Table(_Strict):
@@ -212,12 +221,9 @@ class Table(_Strict):
     paper_note: str = ""
 
 
-class Panel(_Strict):
+class Panel(Measure):
     """One panel of a figure: a metric, on a slice of the grid (e.g. one sequence length)."""
 
-    metric: str = "em"
-    split: str | None = None
-    where: Where = Field(default_factory=dict)
     title: str = ""
 
 
@@ -233,16 +239,13 @@ class Figure(_Strict):
     paper_note: str = Field("", description="what the paper's figure shows (it prints no numbers)")
 
 
-class Side(_Strict):
+class Side(Measure):
     """One side of a before/after verdict."""
 
-    metric: str = "em"
-    split: str | None = None
-    where: Where = Field(default_factory=dict)
     label: str = ""
 
 
-class BeatsVerdict(_Strict):
+class BeatsVerdict(Measure):
     """Does model group ``a`` beat every model of ``b`` on one metric?
 
     ``pick: best`` judges the best of ``a`` by mean (and says how many others of ``a``
@@ -256,9 +259,6 @@ class BeatsVerdict(_Strict):
     a: list[str] = Field(min_length=1)
     b: list[str] = Field(min_length=1)
     pick: Literal["best", "all"] = "best"
-    metric: str = "em"
-    split: str | None = None
-    where: Where = Field(default_factory=dict)
 
 
 class ChangeVerdict(_Strict):
@@ -272,7 +272,7 @@ class ChangeVerdict(_Strict):
     models: list[str] | None = None
 
 
-class GapVerdict(_Strict):
+class GapVerdict(Measure):
     """Which share of the gap between ``low`` and ``high`` does ``model`` close?
 
     ``share = (model - low) / (high - low)`` on one metric (zoology: the BaseConv +
@@ -289,9 +289,6 @@ class GapVerdict(_Strict):
     high: str
     closes: float = Field(0.9, gt=0, le=1)
     min_gap: float = Field(0.05, ge=0)
-    metric: str = "em"
-    split: str | None = None
-    where: Where = Field(default_factory=dict)
 
 
 Verdict = Annotated[BeatsVerdict | ChangeVerdict | GapVerdict, Field(discriminator="kind")]
@@ -348,8 +345,8 @@ class ExperimentSpec(_Strict):
     def _references(self) -> ExperimentSpec:
         """Every name a table, figure or verdict uses must exist in the grid."""
         for scale in self.scales:
-            if scale not in SCALES:
-                raise ValueError(f"unknown scale '{scale}' (valid: {', '.join(SCALES)})")
+            if scale not in EXPERIMENT_SCALES:
+                raise ValueError(f"unknown scale '{scale}' (valid: {', '.join(EXPERIMENT_SCALES)})")
         if self.data.preset is None and any(s.data.preset is None for s in self.scales.values()):
             raise ValueError("data.preset is required (at the top or in every scale)")
         axes = {a.name for a in self.axes}
@@ -457,21 +454,47 @@ class ExperimentSpec(_Strict):
     def paper_refs(self) -> str:
         return ", ".join(self.paper.refs)
 
-    def scale(self, name: str) -> ScaleSettings:
-        """The settings of one scale, or an error listing the scales this spec has."""
+    def at(self, scale: str) -> ScaledSpec:
+        """This spec resolved at one scale, or an error listing the scales it has.
+
+        The one place a scale name is checked and looked up: everything downstream
+        (grid expansion, the resolved spec the report reads) takes the result.
+        """
         from lolameme.errors import ConfigError
 
-        if name not in self.scales:
+        if scale not in self.scales:
             raise ConfigError(
-                f"experiment '{self.name}' has no scale '{name}' "
-                f"(valid: {', '.join(s for s in SCALES if s in self.scales)})"
+                f"experiment '{self.name}' has no scale '{scale}' "
+                f"(valid: {', '.join(s for s in EXPERIMENT_SCALES if s in self.scales)})"
             )
-        return self.scales[name]
-
-    def seeds_for(self, scale: str) -> list[int]:
-        return list(self.scale(scale).seeds or self.seeds)
-
-    def preset_for(self, scale: str) -> str:
-        preset = self.scale(scale).data.preset or self.data.preset
+        settings = self.scales[scale]
+        preset = settings.data.preset or self.data.preset
         assert preset is not None  # checked by _references
-        return preset
+        return ScaledSpec(
+            spec=self,
+            scale=scale,
+            settings=settings,
+            preset=preset,
+            seeds=tuple(settings.seeds or self.seeds),
+            points=tuple(tuple(axis.points_for(scale)) for axis in self.axes),
+        )
+
+
+@dataclass(frozen=True)
+class ScaledSpec:
+    """An experiment spec at one scale, resolved once by :meth:`ExperimentSpec.at`.
+
+    ``points[i]`` are the points of ``spec.axes[i]`` at this scale; ``model_scale`` is the
+    models' size (the scale's own ``model_scale``, else the scale's name).
+    """
+
+    spec: ExperimentSpec
+    scale: str
+    settings: ScaleSettings
+    preset: str
+    seeds: tuple[int, ...]
+    points: tuple[tuple[AxisPoint, ...], ...]
+
+    @property
+    def model_scale(self) -> str:
+        return self.settings.model_scale or self.scale

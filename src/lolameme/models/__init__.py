@@ -23,7 +23,7 @@ _EXPORTS = {
     "DecodeState": "lolameme.models.model",
     "LanguageModel": "lolameme.models.model",
     "build_model": "lolameme.models.model",
-    "SCALES": "lolameme.models.presets",
+    "MODEL_SCALES": "lolameme.models.presets",
     "get_scale": "lolameme.models.presets",
     "list_presets": "lolameme.models.presets",
     "parse_spec": "lolameme.models.spec",
@@ -31,7 +31,7 @@ _EXPORTS = {
 
 __all__ = [
     "MIXERS",
-    "SCALES",
+    "MODEL_SCALES",
     "DecodeState",
     "LanguageModel",
     "LayerConfig",
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from lolameme.models.config import LayerConfig, ModelConfig, SpecError
     from lolameme.models.mixers import MIXERS, Mixer
     from lolameme.models.model import DecodeState, LanguageModel, build_model
-    from lolameme.models.presets import SCALES, get_scale, list_presets
+    from lolameme.models.presets import MODEL_SCALES, get_scale, list_presets
     from lolameme.models.spec import parse_spec
 
 

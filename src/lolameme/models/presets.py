@@ -84,7 +84,7 @@ def _scale(
     )
 
 
-SCALES: Mapping[str, Scale] = MappingProxyType(
+MODEL_SCALES: Mapping[str, Scale] = MappingProxyType(
     {
         "paper": _scale(
             "paper",
@@ -116,9 +116,9 @@ SCALES: Mapping[str, Scale] = MappingProxyType(
 
 def get_scale(name: str) -> Scale:
     """Look a scale up by name, with an error that lists the valid names."""
-    scale = SCALES.get(name.strip().lower())
+    scale = MODEL_SCALES.get(name.strip().lower())
     if scale is None:
-        raise SpecError(f"unknown scale '{name}' (valid: {', '.join(SCALES)})")
+        raise SpecError(f"unknown scale '{name}' (valid: {', '.join(MODEL_SCALES)})")
     return scale
 
 
