@@ -96,7 +96,7 @@ def data_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def run_fake(work: FakeWork, name: str, out: Path, **kwargs: Any) -> runner.RunSummary:
+def run_fake(work: FakeWork, name: str, out: Path, **kwargs: Any) -> runner.InvocationSummary:
     kwargs.setdefault("scale", "smoke")
     scale = kwargs.pop("scale")
     picked = {k: kwargs.pop(k) for k in ("models", "seeds", "only", "tag", "sets") if k in kwargs}
@@ -113,6 +113,6 @@ def fake() -> type[FakeWork]:
 
 
 @pytest.fixture
-def run(data_calls: list[str]) -> Callable[..., runner.RunSummary]:
+def run(data_calls: list[str]) -> Callable[..., runner.InvocationSummary]:
     """``run(work, name, out, **kwargs)``: a runner call with fake training and data."""
     return run_fake

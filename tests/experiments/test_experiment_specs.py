@@ -9,13 +9,13 @@ import yaml
 
 from lolameme.errors import ConfigError
 from lolameme.experiments.grid import Selection, expand
-from lolameme.experiments.registry import (
+from lolameme.experiments.spec import EXPERIMENT_SCALES
+from lolameme.experiments.spec_loader import (
     available_experiments,
     deep_merge,
     load_spec,
     spec_from_mapping,
 )
-from lolameme.experiments.spec import EXPERIMENT_SCALES
 
 PAPER_SPECS = {
     "thex_variations": "Table 1",

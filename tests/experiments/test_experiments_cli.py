@@ -83,7 +83,7 @@ def test_unknown_training_setting_fails_before_any_work(capsys, tmp_path: Path) 
 def test_unknown_model_spec_in_a_spec_file_lists_the_presets(capsys, tmp_path: Path) -> None:
     import yaml
 
-    from lolameme.experiments.registry import _read_yaml, _specs_dir
+    from lolameme.experiments.spec_loader import _read_yaml, _specs_dir
 
     spec = _read_yaml(_specs_dir() / "layer_scan.yaml")
     spec["models"] = ["hyena", "thex-99"]

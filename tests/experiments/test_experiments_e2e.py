@@ -16,8 +16,8 @@ for _module in (
     pytest.importorskip(_module)
 
 from lolameme.experiments.grid import Selection  # noqa: E402
-from lolameme.experiments.registry import available_experiments, load_spec  # noqa: E402
 from lolameme.experiments.runner import run_experiment  # noqa: E402
+from lolameme.experiments.spec_loader import available_experiments, load_spec  # noqa: E402
 from lolameme.reporting.aggregate import display_name  # noqa: E402
 from lolameme.reporting.report import write_report  # noqa: E402
 from lolameme.reporting.results import read_results  # noqa: E402

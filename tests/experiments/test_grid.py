@@ -6,7 +6,7 @@ import pytest
 
 from lolameme.errors import ConfigError
 from lolameme.experiments.grid import Selection, expand, parse_only, parse_sets, with_sets
-from lolameme.experiments.registry import load_spec
+from lolameme.experiments.spec_loader import load_spec
 
 
 def test_cells_are_model_by_setting_by_seed_with_unique_stable_ids() -> None:

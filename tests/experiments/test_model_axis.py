@@ -13,7 +13,7 @@ import pytest
 from lolameme.errors import ConfigError
 from lolameme.experiments.cell import CellTask, train_config
 from lolameme.experiments.grid import Selection, expand
-from lolameme.experiments.registry import load_spec, spec_from_mapping
+from lolameme.experiments.spec_loader import load_spec, spec_from_mapping
 
 
 def _spec(**extra: object) -> dict:

@@ -10,7 +10,7 @@ import pytest
 
 from lolameme.errors import ConfigError
 from lolameme.experiments.grid import Selection, expand
-from lolameme.experiments.registry import load_spec, spec_from_mapping
+from lolameme.experiments.spec_loader import load_spec, spec_from_mapping
 
 HYBRID = "base_conv@64*2,sparse_attention@64,base_conv@64"
 

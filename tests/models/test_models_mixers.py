@@ -1,4 +1,7 @@
-"""Every registered mixer: shapes, causality, decoding, state size, its knobs."""
+"""Attention, Hyena and BaseConv: shapes, causality, decoding, state size, their knobs.
+
+The other registered mixers (H3, RWKV, sparse attention) are tested in test_zoo_mixers.py.
+"""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import torch
 
 from lolameme.models import MIXERS, SpecError, build_model
 from lolameme.models.block import Block
-from lolameme.models.mixers import H3, RWKV, Mixer, RepeatedBigramAttention
+from lolameme.models.mixers import H3, RWKV, Mixer, SparseAttention
 from lolameme.models.mixers.sparse_attention import repeated_bigram_mask
 from lolameme.models.ops import fft_causal_conv
 from lolameme.models.wkv import WKVState, wkv_parallel, wkv_step
@@ -42,7 +42,7 @@ def ids_for(mixer: Mixer, ids: torch.Tensor) -> tuple[torch.Tensor, ...]:
 
 def test_zoo_mixers_are_registered() -> None:
     assert MIXERS["h3"] is H3 and MIXERS["rwkv"] is RWKV
-    assert MIXERS["sparse_attention"] is RepeatedBigramAttention
+    assert MIXERS["sparse_attention"] is SparseAttention
     assert [cls.needs_token_ids for cls in MIXERS.values()].count(True) == 1
 
 
@@ -286,7 +286,7 @@ def test_sparse_attention_reads_what_followed_the_earlier_occurrence(gen: torch.
 
 
 def test_block_refuses_a_token_mixer_without_ids() -> None:
-    block = Block(RepeatedBigramAttention(WIDTH, 0, 1, l_max=8), 32, d_in=WIDTH)
+    block = Block(SparseAttention(WIDTH, 0, 1, l_max=8), 32, d_in=WIDTH)
     with pytest.raises(ValueError, match="sparse_attention.*token ids"):
         block(torch.zeros(1, 4, WIDTH))
 
@@ -338,7 +338,7 @@ def test_zoo_config_errors_name_the_problem() -> None:
     with pytest.raises(SpecError, match="channel_mix_ratio"):
         RWKV.check_config(16, {"channel_mix_ratio": -1}, where="layer 0")
     with pytest.raises(SpecError, match="not divisible"):
-        RepeatedBigramAttention.check_config(18, {"num_heads": 4}, where="layer 3")
+        SparseAttention.check_config(18, {"num_heads": 4}, where="layer 3")
 
 
 def test_h3_ssm_dynamics_are_not_weight_decayed() -> None:

@@ -13,8 +13,8 @@ import pytest
 
 from lolameme._io import atomic_write_json
 from lolameme.experiments.grid import Selection, expand
-from lolameme.experiments.registry import load_spec
 from lolameme.experiments.runner import resolved_spec
+from lolameme.experiments.spec_loader import load_spec
 from lolameme.runs.layout import RUNS_DIR, spec_file
 
 # em(model, seed, settings, split) -> exact match of that cell

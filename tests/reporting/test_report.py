@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lolameme.cli import main
-from lolameme.experiments.registry import available_experiments, load_spec
+from lolameme.experiments.spec_loader import available_experiments, load_spec
 from lolameme.reporting.aggregate import display_name
 from lolameme.reporting.report import write_report
 

@@ -12,8 +12,7 @@ Names below are imported on first use, so ``import lolameme.data`` stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lolameme._lazy import lazy_exports
 
 _EXPORTS = {
     "generate": "lolameme.data.generate",
@@ -29,11 +28,4 @@ _EXPORTS = {
     "verify_dataset": "lolameme.data.tasks.lolameme.verify",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lolameme.data' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__all__, __getattr__ = lazy_exports(__name__, _EXPORTS)

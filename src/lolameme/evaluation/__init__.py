@@ -6,22 +6,17 @@ and ``exact_match(prediction, label) -> bool``; imported lazily to keep the CLI 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from lolameme._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from lolameme.evaluation.metrics import exact_match
-    from lolameme.evaluation.run_eval import evaluate_run
+    # for type checkers: at run time the names come from __getattr__
+    from lolameme.evaluation.metrics import exact_match  # noqa: F401
+    from lolameme.evaluation.run_eval import evaluate_run  # noqa: F401
 
-__all__ = ["evaluate_run", "exact_match"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "evaluate_run":
-        from lolameme.evaluation.run_eval import evaluate_run
-
-        return evaluate_run
-    if name == "exact_match":
-        from lolameme.evaluation.metrics import exact_match
-
-        return exact_match
-    raise AttributeError(f"module 'lolameme.evaluation' has no attribute {name!r}")
+_EXPORTS = {
+    "evaluate_run": "lolameme.evaluation.run_eval",
+    "exact_match": "lolameme.evaluation.metrics",
+}
+__all__, __getattr__ = lazy_exports(__name__, _EXPORTS)

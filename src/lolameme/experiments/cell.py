@@ -1,7 +1,7 @@
-"""Running one grid cell: the only module that calls the data, training and evaluation APIs.
+"""Running one grid cell: generate its data, train, evaluate, record one results row.
 
-Everything the experiments layer knows about the layers below lives here, so that a
-change of their signatures is fixed in one place:
+The grid's calls into the layers below (``quickstart`` makes the same three calls for
+its one run):
 
 - ``lolameme.data.generate.generate`` builds each data set once (:func:`prepare_data`);
 - ``lolameme.training.TrainConfig`` / ``train`` train a run, resuming from its checkpoint;

@@ -53,8 +53,8 @@ def list_command(
 ) -> None:
     """List the experiments with their paper reference and cells per scale."""
     from lolameme.experiments.grid import expand
-    from lolameme.experiments.registry import available_experiments, load_spec
     from lolameme.experiments.spec import EXPERIMENT_SCALES
+    from lolameme.experiments.spec_loader import available_experiments, load_spec
 
     rows = []
     for name in available_experiments():

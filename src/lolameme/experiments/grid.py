@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lolameme.errors import ConfigError
-from lolameme.experiments.registry import deep_merge
 from lolameme.experiments.spec import ExperimentSpec, Scalar, ScaledSpec, fill_model
+from lolameme.experiments.spec_loader import deep_merge
 
 SET_SECTIONS = ("data", "train", "eval", "model_scale", "seeds")
 # Training settings that bound one invocation without changing the final numbers.

@@ -21,7 +21,6 @@ from typing import Any
 import typer
 
 from lolameme.data.store import MANIFEST
-from lolameme.errors import ConfigError
 from lolameme.runs.layout import METRICS
 
 PRESET = "tiny"
@@ -31,13 +30,8 @@ MIN_STEPS = 50
 
 
 def _generate(data: Path, seed: int) -> None:
-    try:
-        from lolameme.data.generate import generate
-    except ImportError:
-        raise ConfigError(
-            "quickstart needs the LoLa/MeMe generator (lolameme.data.generate), "
-            "which this installation lacks"
-        ) from None
+    from lolameme.data.generate import generate
+
     generate("lolameme", PRESET, None, data, seed=seed, workers=1)
 
 

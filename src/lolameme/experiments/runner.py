@@ -31,14 +31,14 @@ from lolameme.experiments.cell import (
 )
 from lolameme.experiments.engines import make_engine, threads_per_worker
 from lolameme.experiments.grid import Cell, Selection, expand, with_sets
-from lolameme.experiments.registry import load_spec
 from lolameme.experiments.spec import ScaledSpec
+from lolameme.experiments.spec_loader import load_spec
 from lolameme.experiments.store import ResultsStore
 from lolameme.runs.layout import INCOMPLETE, INVOCATIONS_FILE, OK, RUNS_DIR, spec_file
 
 
 @dataclass
-class RunSummary:
+class InvocationSummary:
     """What one ``experiment run`` did."""
 
     experiment: str
@@ -103,7 +103,7 @@ def run_experiment(
     verbose: bool = False,
     command: str = "",
     cell_fn: Callable[[CellTask], dict[str, Any]] | None = None,
-) -> RunSummary:
+) -> InvocationSummary:
     """Run (or finish) one experiment at one scale into ``out``; see the module docstring.
 
     ``cell_fn`` replaces :func:`run_cell` (tests count and fake cells with it).
@@ -116,7 +116,7 @@ def run_experiment(
     pool = make_engine(engine, workers)
     if cell_fn is None:
         check_cells(cells, out)
-    summary = RunSummary(spec.name, scale, out, cells=len(cells))
+    summary = InvocationSummary(spec.name, scale, out, cells=len(cells))
     store = ResultsStore(out)
     _check_stale(store, cells, replace=replace)
     if not selection.tag:
@@ -223,7 +223,7 @@ def _bar(total: int, name: str, progress: bool) -> Any:
 
 
 def _log_invocation(
-    out: Path, summary: RunSummary, *, command: str, tag: str, sets: list[str]
+    out: Path, summary: InvocationSummary, *, command: str, tag: str, sets: list[str]
 ) -> None:
     """Append one line to ``invocations.jsonl`` (rewritten atomically)."""
     path = out / INVOCATIONS_FILE

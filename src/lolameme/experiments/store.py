@@ -18,7 +18,7 @@ from typing import Any
 from lolameme._io import atomic_path
 from lolameme.experiments.cell import record_path
 from lolameme.experiments.grid import Cell
-from lolameme.runs.layout import BASE_COLUMNS, CELLS_DIR, OK, RESULTS_FILE
+from lolameme.runs.layout import BASE_COLUMNS, OK, RESULTS_FILE
 
 try:  # POSIX; elsewhere two drivers on one directory are simply not guarded
     import fcntl
@@ -96,9 +96,6 @@ class ResultsStore:
             finally:
                 if fcntl is not None:
                     fcntl.flock(fh, fcntl.LOCK_UN)
-
-    def cells_dir(self) -> Path:
-        return self.out / CELLS_DIR
 
 
 def _tidy(frame: Any) -> Any:

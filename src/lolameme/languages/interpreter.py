@@ -46,7 +46,8 @@ def _binop(
 ) -> int:
     # Operands that are variables get their latent modification; nested expressions and
     # literals contribute their plain value. Left and right are written out (not a helper
-    # call each) because this is the hottest code of data generation.
+    # call each) because this is the hottest code of data verification: the generator
+    # computes labels itself, and ``verify`` re-evaluates every item through here.
     left = node.left
     kind = type(left)
     if kind is Num:

@@ -11,8 +11,9 @@ The names below are imported on first use (PEP 562), so that importing
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from lolameme._lazy import lazy_exports
 
 _EXPORTS = {
     "LayerConfig": "lolameme.models.config",
@@ -29,33 +30,12 @@ _EXPORTS = {
     "parse_spec": "lolameme.models.spec",
 }
 
-__all__ = [
-    "MIXERS",
-    "MODEL_SCALES",
-    "DecodeState",
-    "LanguageModel",
-    "LayerConfig",
-    "Mixer",
-    "ModelConfig",
-    "SpecError",
-    "build_model",
-    "get_scale",
-    "list_presets",
-    "parse_spec",
-]
+__all__, __getattr__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
-    from lolameme.models.config import LayerConfig, ModelConfig, SpecError
-    from lolameme.models.mixers import MIXERS, Mixer
-    from lolameme.models.model import DecodeState, LanguageModel, build_model
-    from lolameme.models.presets import MODEL_SCALES, get_scale, list_presets
-    from lolameme.models.spec import parse_spec
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lolameme.models' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    # for type checkers: at run time the names come from __getattr__
+    from lolameme.models.config import LayerConfig, ModelConfig, SpecError  # noqa: F401
+    from lolameme.models.mixers import MIXERS, Mixer  # noqa: F401
+    from lolameme.models.model import DecodeState, LanguageModel, build_model  # noqa: F401
+    from lolameme.models.presets import MODEL_SCALES, get_scale, list_presets  # noqa: F401
+    from lolameme.models.spec import parse_spec  # noqa: F401

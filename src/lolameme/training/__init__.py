@@ -6,22 +6,17 @@ directory). Names are imported lazily so that ``lolameme --help`` never loads to
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from lolameme._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from lolameme.training.config import TrainConfig
-    from lolameme.training.trainer import train
+    # for type checkers: at run time the names come from __getattr__
+    from lolameme.training.config import TrainConfig  # noqa: F401
+    from lolameme.training.trainer import train  # noqa: F401
 
-__all__ = ["TrainConfig", "train"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "train":
-        from lolameme.training.trainer import train
-
-        return train
-    if name == "TrainConfig":
-        from lolameme.training.config import TrainConfig
-
-        return TrainConfig
-    raise AttributeError(f"module 'lolameme.training' has no attribute {name!r}")
+_EXPORTS = {
+    "TrainConfig": "lolameme.training.config",
+    "train": "lolameme.training.trainer",
+}
+__all__, __getattr__ = lazy_exports(__name__, _EXPORTS)

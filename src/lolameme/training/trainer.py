@@ -92,7 +92,7 @@ def train(
     try:
         with torch.random.fork_rng(devices=cuda_devices):
             torch.manual_seed(config.seed)
-            return _Run(config, dist, device, progress, evaluate).fit()
+            return _Session(config, dist, device, progress, evaluate).fit()
     finally:
         random.setstate(py_state)  # the caller's RNGs and threads are left as they were
         torch.set_num_threads(threads)
@@ -121,7 +121,7 @@ def _check_resume(saved: dict[str, Any], config: TrainConfig, fingerprint: str) 
 def _claim_out_dir(config: TrainConfig) -> dict[str, Any] | None:
     """Validate ``config.out``; return the saved ``run.json`` when resuming one.
 
-    An old run that ``--overwrite`` replaces is removed only in :meth:`_Run.fit`, once
+    An old run that ``--overwrite`` replaces is removed only in :meth:`_Session.fit`, once
     data, tokenizer and model are known to work: a typo cannot cost a finished run.
     """
     out = config.out
@@ -138,8 +138,8 @@ def _claim_out_dir(config: TrainConfig) -> dict[str, Any] | None:
     return None
 
 
-class _Run:
-    """One invocation of the loop (fresh or resumed)."""
+class _Session:
+    """One session of the loop: a fresh run, or one resumption of it (a run may take several)."""
 
     def __init__(
         self,

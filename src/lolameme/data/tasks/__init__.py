@@ -48,13 +48,7 @@ def get_task(name: str) -> Task:
     module_name = TASK_MODULES.get(name)
     if module_name is None:
         raise ConfigError(f"unknown task '{name}' (valid: {', '.join(sorted(TASK_MODULES))})")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            raise ConfigError(f"task '{name}' is not available in this build") from None
-        raise
-    return module.TASK
+    return importlib.import_module(module_name).TASK
 
 
 def available_tasks() -> list[str]:

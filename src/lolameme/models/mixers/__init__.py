@@ -12,7 +12,7 @@ from lolameme.models.mixers.base_conv import BaseConv
 from lolameme.models.mixers.h3 import H3
 from lolameme.models.mixers.hyena import Hyena
 from lolameme.models.mixers.rwkv import RWKV
-from lolameme.models.mixers.sparse_attention import RepeatedBigramAttention
+from lolameme.models.mixers.sparse_attention import SparseAttention
 
 MIXERS: dict[str, type[Mixer]] = {
     CausalSelfAttention.name: CausalSelfAttention,
@@ -20,7 +20,7 @@ MIXERS: dict[str, type[Mixer]] = {
     BaseConv.name: BaseConv,
     H3.name: H3,
     RWKV.name: RWKV,
-    RepeatedBigramAttention.name: RepeatedBigramAttention,
+    SparseAttention.name: SparseAttention,
 }
 
 __all__ = [
@@ -31,5 +31,5 @@ __all__ = [
     "CausalSelfAttention",
     "Hyena",
     "Mixer",
-    "RepeatedBigramAttention",
+    "SparseAttention",
 ]

@@ -35,8 +35,9 @@ def repeated_bigram_mask(token_ids: Tensor) -> Tensor:
     return F.pad(same & earlier, (1, 0))  # shift columns s -> j = s + 1, j = 0 never
 
 
-class RepeatedBigramAttention(CausalSelfAttention):
-    """Attention's projections (``c_attn``, ``c_proj``, head checks) with its own pattern."""
+class SparseAttention(CausalSelfAttention):
+    """Attention's projections (``c_attn``, ``c_proj``, head checks) with the repeated-bigram
+    pattern of :func:`repeated_bigram_mask`; registered as ``sparse_attention``."""
 
     name = "sparse_attention"
     position_aware = False

@@ -1,4 +1,8 @@
-"""The LoLa/MeMe task: programs in the paper's two languages, labelled by the interpreter."""
+"""The LoLa/MeMe task: programs in the paper's two languages, labelled as they are drawn.
+
+The sampler computes each label under the interpreter's rules; ``verify`` re-evaluates
+every item with :func:`lolameme.languages.evaluate`.
+"""
 
 from __future__ import annotations
 
