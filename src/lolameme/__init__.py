@@ -1,9 +1,13 @@
 """LOLAMEME: synthetic languages with known rules for measuring language-model architectures.
 
-The package is layered; each subpackage owns one concern and imports only downwards:
+The package is layered; each subpackage owns one concern and imports only downwards
+(checked by ``lint-imports``; see docs/architecture.md):
 
-    languages (stdlib only) <- data <- training / evaluation -> models
-    experiments orchestrate all of them; reporting reads result files only.
+    experiments
+    reporting : training : evaluation   (training and evaluation independent)
+    runs                                (codec, checkpoints, run and result layouts)
+    models | data
+    languages                           (standard library only)
 """
 
 __version__ = "0.1.0"
