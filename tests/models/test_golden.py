@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch import Tensor
 
-from lolameme.models.mixers import BaseConv, Hyena, Mixer
+from lolameme.models.mixers import BaseConv, Hyena, Mamba, Mixer
 
 GOLDEN = Path(__file__).parent / "golden"
 TOLERANCE = 1e-5
@@ -61,6 +61,17 @@ def base_conv_weights(ref: dict[str, Tensor]) -> dict[str, Tensor]:
     return out
 
 
+def mamba_weights(ref: dict[str, Tensor]) -> dict[str, Tensor]:
+    """mamba_ssm's ``Mamba``: dt_proj's bias is our ``dt_bias``; the conv drops its group dim."""
+    out = {key: ref.pop(key) for key in ("A_log", "D", "in_proj.weight", "x_proj.weight")}
+    out["conv.weight"] = ref.pop("conv1d.weight")[:, 0]
+    out["conv.bias"] = ref.pop("conv1d.bias")
+    out["dt_proj.weight"] = ref.pop("dt_proj.weight")
+    out["dt_bias"] = ref.pop("dt_proj.bias")
+    out["out_proj.weight"] = ref.pop("out_proj.weight")
+    return out
+
+
 # name -> (build our mixer from the golden config, map the reference's weights,
 #          reference tensors our mixer computes instead of loading: checked equal)
 CASES: dict[str, tuple[Callable[[dict], Mixer], Callable[[dict], dict], dict[str, str]]] = {
@@ -95,6 +106,21 @@ CASES: dict[str, tuple[Callable[[dict], Mixer], Callable[[dict], dict], dict[str
         lambda c: BaseConv(8, 0, 1, l_max=c["l_max"], kernel_size=c["kernel_size"]),
         base_conv_weights,
         {"conv.pos_emb.z": "filter.pos.z"},
+    ),
+    "mamba": (
+        # scan_chunk 4 < L = 16: the chunked scan's carry between chunks is exercised
+        lambda c: Mamba(
+            8,
+            0,
+            1,
+            l_max=16,
+            d_state=c["d_state"],
+            d_conv=c["d_conv"],
+            expand=c["expand"],
+            scan_chunk=4,
+        ),
+        mamba_weights,
+        {},
     ),
 }
 

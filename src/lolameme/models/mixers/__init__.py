@@ -11,6 +11,7 @@ from lolameme.models.mixers.base import Mixer
 from lolameme.models.mixers.base_conv import BaseConv
 from lolameme.models.mixers.h3 import H3
 from lolameme.models.mixers.hyena import Hyena
+from lolameme.models.mixers.mamba import Mamba
 from lolameme.models.mixers.rwkv import RWKV
 from lolameme.models.mixers.sparse_attention import RepeatedBigramAttention
 
@@ -19,6 +20,7 @@ MIXERS: dict[str, type[Mixer]] = {
     Hyena.name: Hyena,
     BaseConv.name: BaseConv,
     H3.name: H3,
+    Mamba.name: Mamba,
     RWKV.name: RWKV,
     RepeatedBigramAttention.name: RepeatedBigramAttention,
 }
@@ -30,6 +32,7 @@ __all__ = [
     "BaseConv",
     "CausalSelfAttention",
     "Hyena",
+    "Mamba",
     "Mixer",
     "RepeatedBigramAttention",
 ]
