@@ -15,7 +15,14 @@ import pytest
 import torch
 from torch import Tensor
 
-from lolameme.models.mixers import BaseConv, Hyena, Mamba, Mixer
+from lolameme.models.mixers import (
+    BaseConv,
+    Based,
+    Hyena,
+    Mamba,
+    Mixer,
+    SlidingWindowAttention,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 TOLERANCE = 1e-5
@@ -72,6 +79,11 @@ def mamba_weights(ref: dict[str, Tensor]) -> dict[str, Tensor]:
     return out
 
 
+def renamed(mapping: dict[str, str]) -> Callable[[dict[str, Tensor]], dict[str, Tensor]]:
+    """A conversion that only renames tensors (reference name -> ours)."""
+    return lambda ref: {ours: ref.pop(theirs) for theirs, ours in mapping.items()}
+
+
 # name -> (build our mixer from the golden config, map the reference's weights,
 #          reference tensors our mixer computes instead of loading: checked equal)
 CASES: dict[str, tuple[Callable[[dict], Mixer], Callable[[dict], dict], dict[str, str]]] = {
@@ -120,6 +132,25 @@ CASES: dict[str, tuple[Callable[[dict], Mixer], Callable[[dict], dict], dict[str
             scan_chunk=4,
         ),
         mamba_weights,
+        {},
+    ),
+    "zoology_based": (
+        lambda c: Based(
+            8, 0, 1, l_max=16, feature_dim=c["feature_dim"], num_heads=c["num_heads"], chunk_size=5
+        ),
+        renamed({f"proj_{x}.weight": f"proj_{x}.weight" for x in "qkvo"}),
+        {},
+    ),
+    "zoology_sliding_attn": (
+        lambda c: SlidingWindowAttention(8, 0, 1, l_max=16, window=c["block_size"]),
+        renamed(
+            {
+                "Wqkv.weight": "c_attn.weight",
+                "Wqkv.bias": "c_attn.bias",
+                "out_proj.weight": "c_proj.weight",
+                "out_proj.bias": "c_proj.bias",
+            }
+        ),
         {},
     ),
 }

@@ -80,6 +80,7 @@ def zoology_goldens(root: Path) -> None:
     from zoology.mixers.base_conv import BaseConv
     from zoology.mixers.based import Based
     from zoology.mixers.hyena import Hyena
+    from zoology.mixers.slide_attn import SlidingAttn
 
     torch.manual_seed(0)
     config = {"l_max": LENGTH, "filter_order": 16, "emb_dim": 5, "w": 14.0}
@@ -100,6 +101,9 @@ def zoology_goldens(root: Path) -> None:
         "train_view": "linear",
     }
     save("zoology_based", Based(WIDTH, **config), config, seed=30)
+    torch.manual_seed(0)
+    config = {"block_size": 5}
+    save("zoology_sliding_attn", SlidingAttn(WIDTH, **config), config, seed=35)
 
 
 def safari_goldens(root: Path) -> None:

@@ -9,10 +9,13 @@ from __future__ import annotations
 from lolameme.models.mixers.attention import CausalSelfAttention
 from lolameme.models.mixers.base import Mixer
 from lolameme.models.mixers.base_conv import BaseConv
+from lolameme.models.mixers.based import Based
+from lolameme.models.mixers.delta_net import DeltaNet
 from lolameme.models.mixers.h3 import H3
 from lolameme.models.mixers.hyena import Hyena
 from lolameme.models.mixers.mamba import Mamba
 from lolameme.models.mixers.rwkv import RWKV
+from lolameme.models.mixers.sliding_window import SlidingWindowAttention
 from lolameme.models.mixers.sparse_attention import RepeatedBigramAttention
 
 MIXERS: dict[str, type[Mixer]] = {
@@ -23,6 +26,9 @@ MIXERS: dict[str, type[Mixer]] = {
     Mamba.name: Mamba,
     RWKV.name: RWKV,
     RepeatedBigramAttention.name: RepeatedBigramAttention,
+    Based.name: Based,
+    SlidingWindowAttention.name: SlidingWindowAttention,
+    DeltaNet.name: DeltaNet,
 }
 
 __all__ = [
@@ -30,9 +36,12 @@ __all__ = [
     "MIXERS",
     "RWKV",
     "BaseConv",
+    "Based",
     "CausalSelfAttention",
+    "DeltaNet",
     "Hyena",
     "Mamba",
     "Mixer",
     "RepeatedBigramAttention",
+    "SlidingWindowAttention",
 ]
