@@ -48,3 +48,16 @@ def test_scan_is_stable_where_the_cumsum_trick_overflows(chunk: int) -> None:
     a.requires_grad_(True)
     linear_scan(a, b, chunk=chunk).sum().backward()
     assert torch.isfinite(a.grad).all()
+
+
+def test_scan_gradients_equal_the_loops() -> None:
+    """The hand-written backward (the reverse recurrence) against autograd through the loop."""
+    g = torch.Generator().manual_seed(3)
+    a = torch.rand(2, 29, 3, generator=g, dtype=torch.float64).requires_grad_()
+    b = torch.randn(2, 29, 3, generator=g, dtype=torch.float64).requires_grad_()
+    h0 = torch.randn(2, 3, generator=g, dtype=torch.float64).requires_grad_()
+    probe = torch.randn(2, 29, 3, generator=g, dtype=torch.float64)
+    got = torch.autograd.grad((linear_scan(a, b, h0, chunk=4) * probe).sum(), (a, b, h0))
+    want = torch.autograd.grad((loop(a, b, h0) * probe).sum(), (a, b, h0))
+    for x, y in zip(got, want, strict=True):
+        assert torch.allclose(x, y, atol=1e-10)
