@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from lolameme.models.mixers import (
+    H3,
     BaseConv,
     Based,
     Hyena,
@@ -79,6 +80,36 @@ def mamba_weights(ref: dict[str, Tensor]) -> dict[str, Tensor]:
     return out
 
 
+def h3_weights(ref: dict[str, Tensor]) -> dict[str, Tensor]:
+    """zoology's ``H3`` (head_dim 1, S4D kernel with ``disc="zoh"``).
+
+    - q, k, v projections -> the rows of ``in_proj``;
+    - the shift SSM's kernel ``k[l] = sum_n B[n] C[n + l]`` (its FFT cross-correlation)
+      -> the taps of our shift conv, newest first from the end, plus its skip ``ssm_k_D``
+      on the newest tap; our conv's bias is 0;
+    - S4D: ``B`` and ``C`` enter the kernel only as the product ``B * C`` (our ``c``).
+    """
+    out = {}
+    for part in ("weight", "bias"):
+        out[f"in_proj.{part}"] = torch.cat([ref.pop(f"{x}_proj.{part}") for x in "qkv"])
+    b, c = ref.pop("ssm_k_kernel.kernel.B"), ref.pop("ssm_k_kernel.kernel.C")[0]
+    n = b.shape[-1]
+    taps = torch.stack([(b[:, : n - lag] * c[:, lag:]).sum(-1) for lag in range(n)], -1)
+    taps[:, 0] += ref.pop("ssm_k_D")
+    out["shift.weight"] = taps.flip(-1)
+    out["shift.bias"] = torch.zeros(b.shape[0])
+    out["ssm.log_dt"] = ref.pop("kernel.kernel.log_dt")
+    out["ssm.log_a_real"] = ref.pop("kernel.kernel.inv_A_real")
+    out["ssm.a_imag"] = ref.pop("kernel.kernel.A_imag")
+    b_c = torch.view_as_complex(ref.pop("kernel.kernel.B").contiguous())
+    c_c = torch.view_as_complex(ref.pop("kernel.kernel.C")[0].contiguous())
+    out["ssm.c"] = torch.view_as_real(b_c * c_c)
+    out["D"] = ref.pop("D")
+    out["out_proj.weight"] = ref.pop("output_linear.weight")
+    out["out_proj.bias"] = ref.pop("output_linear.bias")
+    return out
+
+
 def renamed(mapping: dict[str, str]) -> Callable[[dict[str, Tensor]], dict[str, Tensor]]:
     """A conversion that only renames tensors (reference name -> ours)."""
     return lambda ref: {ours: ref.pop(theirs) for theirs, ours in mapping.items()}
@@ -139,6 +170,11 @@ CASES: dict[str, tuple[Callable[[dict], Mixer], Callable[[dict], dict], dict[str
             8, 0, 1, l_max=16, feature_dim=c["feature_dim"], num_heads=c["num_heads"], chunk_size=5
         ),
         renamed({f"proj_{x}.weight": f"proj_{x}.weight" for x in "qkvo"}),
+        {},
+    ),
+    "zoology_h3": (
+        lambda c: H3(8, 0, 1, l_max=16, d_state=c["d_state"], shift_size=c["d_state"]),
+        h3_weights,
         {},
     ),
     "zoology_sliding_attn": (

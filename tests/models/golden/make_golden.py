@@ -79,6 +79,7 @@ def zoology_goldens(root: Path) -> None:
     stub("wandb")  # zoology.utils imports it for its experiment tooling
     from zoology.mixers.base_conv import BaseConv
     from zoology.mixers.based import Based
+    from zoology.mixers.h3 import H3
     from zoology.mixers.hyena import Hyena
     from zoology.mixers.slide_attn import SlidingAttn
 
@@ -101,6 +102,11 @@ def zoology_goldens(root: Path) -> None:
         "train_view": "linear",
     }
     save("zoology_based", Based(WIDTH, **config), config, seed=30)
+    torch.manual_seed(0)
+    # zoology's SSKernelDiag discretises with "bilinear" unless told; lolameme's S4D (and
+    # the S4D paper's default) is zero-order hold, so the golden H3 asks for "zoh"
+    config = {"d_state": 4, "l_max": LENGTH, "kernel_args": {"disc": "zoh"}}
+    save("zoology_h3", H3(WIDTH, **config), config, seed=33)
     torch.manual_seed(0)
     config = {"block_size": 5}
     save("zoology_sliding_attn", SlidingAttn(WIDTH, **config), config, seed=35)
