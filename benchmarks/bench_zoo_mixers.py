@@ -1,4 +1,4 @@
-"""Zoology's mixers on CPU: training cost against attention, and RWKV's decoding cost.
+"""Zoology's and post-Zoology mixers on CPU: training cost against attention, decoding cost.
 
 Part 1, forward + backward: one mixer layer (batch 1, ``--width`` channels) on
 random input of length L, timed against causal self-attention of the same width in
@@ -7,10 +7,12 @@ round of each is kept, so a burst of outside load hits all alike. A mixer whose 
 time passes ``--budget`` seconds is skipped at longer lengths (reported as such).
 
 Part 2, decoding: after a prompt of L tokens (prefill), the time per generated token
-of ``step``. RWKV and H3 carry a fixed-size state, so their time per token should not
-grow with L; attention's KV cache grows, for contrast.
+of ``step``. RWKV, H3, Mamba, DeltaNet and Based carry a fixed-size state (sliding-window
+attention a bounded one), so their time per token should not grow with L; attention's
+KV cache grows, for contrast.
 
     python3 benchmarks/bench_zoo_mixers.py [--width 64] [--repeat 3] [--threads 1]
+        [--mixers mamba delta_net based sliding_window] [--decode rwkv h3]
 """
 
 from __future__ import annotations
@@ -32,9 +34,15 @@ KWARGS: dict[str, dict[str, Any]] = {
     "rwkv": {},
     "sparse_attention": {},
     "hyena": {"filter_emb_dim": 9, "filter_order": 32},
+    "mamba": {},
+    "delta_net": {},
+    "based": {},
+    "sliding_window": {},
 }
-TRAIN_CASES = ["attention", "h3", "rwkv", "sparse_attention", "hyena"]  # attention: baseline
-DECODE_CASES = ["rwkv", "h3", "attention"]  # fixed-size states, then a growing KV cache
+TRAIN_CASES = ["h3", "rwkv", "sparse_attention", "hyena", "mamba", "delta_net", "based"]
+TRAIN_CASES += ["sliding_window"]
+# fixed-size states, then a growing KV cache
+DECODE_CASES = ["rwkv", "h3", "mamba", "delta_net", "based", "sliding_window"]
 
 
 def build(name: str, width: int, length: int) -> Mixer:
@@ -82,9 +90,11 @@ def best_times(runs: dict[str, Callable[[], None]], repeat: int) -> dict[str, fl
     return best
 
 
-def bench_training(width: int, lengths: list[int], repeat: int, budget: float) -> None:
+def bench_training(
+    width: int, lengths: list[int], repeat: int, budget: float, mixers: list[str]
+) -> None:
     print(f"\n## forward + backward, batch 1, width {width} (seconds; ratio = mixer / attention)\n")
-    names = TRAIN_CASES
+    names = ["attention", *mixers]  # attention: the baseline of every ratio
     print("| L | " + " | ".join(names) + " | " + " | ".join(f"{n}/att" for n in names[1:]) + " |")
     print("|---" * (2 * len(names)) + "|")
     skipped: set[str] = set()
@@ -102,9 +112,11 @@ def bench_training(width: int, lengths: list[int], repeat: int, budget: float) -
         skipped |= {n for n, t in times.items() if t > budget}
 
 
-def bench_decoding(width: int, histories: list[int], tokens: int, repeat: int) -> None:
+def bench_decoding(
+    width: int, histories: list[int], tokens: int, repeat: int, mixers: list[str]
+) -> None:
     print(f"\n## decoding: microseconds per token after L tokens, batch 1, width {width}\n")
-    names = DECODE_CASES
+    names = [*mixers, "attention"]
     print("| L | " + " | ".join(names) + " |")
     print("|---" * (len(names) + 1) + "|")
     gen = torch.Generator().manual_seed(1)
@@ -131,11 +143,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--budget", type=float, default=20.0, help="seconds before skipping")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--mixers", nargs="+", default=TRAIN_CASES, choices=TRAIN_CASES)
+    parser.add_argument("--decode", nargs="*", default=DECODE_CASES, choices=DECODE_CASES)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), best of {args.repeat} rounds")
-    bench_training(args.width, args.lengths, args.repeat, args.budget)
-    bench_decoding(args.width, args.histories, args.tokens, args.repeat)
+    bench_training(args.width, args.lengths, args.repeat, args.budget, args.mixers)
+    if args.decode:
+        bench_decoding(args.width, args.histories, args.tokens, args.repeat, args.decode)
 
 
 if __name__ == "__main__":

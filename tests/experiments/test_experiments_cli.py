@@ -41,7 +41,7 @@ def test_show_only_lists_the_cells_of_the_named_axis_points(capsys) -> None:
     argv = ["experiment", "show", "mqar", "--scale", "tiny", "--json"]
     code, out, _ = _run([*argv, "--only", "width=64", "--only", "lr=0.003"], capsys)
     cells = json.loads(out)["cells"]
-    assert code == 0 and len(cells) == 7
+    assert code == 0 and len(cells) == 11  # one per model
     assert all("width=64" in c and "lr=0.003" in c for c in cells)
 
 

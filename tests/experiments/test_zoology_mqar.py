@@ -25,11 +25,14 @@ def test_zoology_mqar_trains_the_zoo_on_mqar() -> None:
         "h3@64*4",
         "rwkv@64*4",
         HYBRID,
+        "mamba@64*4",
+        "delta_net@64*4",
+        "base_conv@64,based@64,base_conv@64,based@64",
     ]
     gap = next(v for v in spec.verdicts if v.kind == "gap_closed")
     assert (gap.model, gap.low, gap.high) == (HYBRID, "base_conv@64*4", "attention@64*2")
     cells = expand(spec.at("tiny"))
-    assert len(cells) == 18 and cells[0].data.preset == "mqar-small"  # 6 models x 3 seeds
+    assert len(cells) == 27 and cells[0].data.preset == "mqar-small"  # 9 models x 3 seeds
     # the CPU recipe under which 2-layer attention learns MQAR (docs/zoo.md)
     assert cells[0].train["tie_embeddings"] is False and cells[0].train["init"] == "pytorch"
     # token data: the LoLa/MeMe text settings of the shared tiny defaults are removed

@@ -19,8 +19,9 @@ CASES = [
     ("hyena", 0, {"filter_emb_dim": 5, "filter_order": 8}),
     ("base_conv", 0, {}),
     ("base_conv", 1, {}),
+    ("base_conv", 1, {"long_filter": "hyena"}),
 ]
-IDS = ["attention", "hyena", "base_conv-short", "base_conv-long"]
+IDS = ["attention", "hyena", "base_conv-short", "base_conv-long", "base_conv-long-hyena"]
 
 
 def make(name: str, layer_idx: int, kwargs: dict, seed: int = 0) -> Mixer:
@@ -126,7 +127,9 @@ def test_hyena_filter_taps_are_a_prefix_and_decay() -> None:
         ("hyena", {"filter_emb_dim": 5, "filter_order": 8}, {"filter_emb_dim": 7}),
         ("attention", {"num_heads": 4}, {"num_heads": 2}),
         ("base_conv", {"kernel_size": 3}, {"kernel_size": 5}),
-        ("base_conv", {"kernel_size": -1}, {"filter_frequency": 5.0}),
+        ("base_conv", {"kernel_size": -1}, {"filter_order": 8}),
+        ("base_conv", {"kernel_size": -1}, {"long_filter": "hyena"}),
+        ("base_conv", {"kernel_size": -1, "long_filter": "hyena"}, {"filter_frequency": 5.0}),
     ],
 )
 def test_every_knob_changes_the_output(
@@ -162,6 +165,8 @@ def test_check_config_names_the_problem() -> None:
         MIXERS["attention"].check_config(30, {"num_heads": 4}, where="layer 0")
     with pytest.raises(SpecError, match="kernel_size"):
         MIXERS["base_conv"].check_config(16, {"kernel_size": 0}, where="layer 0")
+    with pytest.raises(SpecError, match="long_filter must be one of mlp, hyena"):
+        MIXERS["base_conv"].check_config(16, {"long_filter": "sine"}, where="layer 0")
 
 
 def test_hyena_rejects_sequences_longer_than_its_filter() -> None:

@@ -76,7 +76,7 @@ def test_embedding_width_is_the_dominant_width() -> None:
     [
         ("", "tiny", "empty model spec"),
         ("   ", "tiny", "empty model spec"),
-        ("mamba*3", "tiny", r"unknown mixer 'mamba'.*valid mixers: attention, base_conv, h3,"),
+        ("mamba2*3", "tiny", r"unknown mixer 'mamba2'.*valid mixers: attention, base_conv, based,"),
         ("hyena*6,lstm", "tiny", "unknown mixer 'lstm'"),
         ("thex-18", "tiny", r"layer 18 is out of range; thex-N needs 0 <= N <= 17"),
         ("thex--1", "paper", "out of range"),

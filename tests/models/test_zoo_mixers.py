@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 
 import pytest
@@ -21,8 +22,22 @@ CASES = [
     ("rwkv", {"chunk_size": 8}),
     ("rwkv", {"channel_mix_ratio": 0, "chunk_size": 5}),
     ("sparse_attention", {"num_heads": 2}),
+    ("mamba", {"d_state": 4, "scan_chunk": 8}),
+    ("based", {"feature_dim": 4, "num_heads": 2, "chunk_size": 8}),
+    ("sliding_window", {"window": 5, "num_heads": 2}),
+    ("delta_net", {"num_heads": 2, "chunk_size": 8}),
 ]
-IDS = ["h3", "h3-noshift", "rwkv", "rwkv-timemix-only", "sparse_attention"]
+IDS = [
+    "h3",
+    "h3-noshift",
+    "rwkv",
+    "rwkv-timemix-only",
+    "sparse_attention",
+    "mamba",
+    "based",
+    "sliding_window",
+    "delta_net",
+]
 
 
 def make(name: str, kwargs: dict, seed: int = 0) -> Mixer:
@@ -295,7 +310,9 @@ def test_block_refuses_a_token_mixer_without_ids() -> None:
 HYBRID = "base_conv*2,sparse_attention,base_conv"
 
 
-@pytest.mark.parametrize("spec", ["h3*2", "rwkv*2", HYBRID])
+@pytest.mark.parametrize(
+    "spec", ["h3*2", "rwkv*2", "mamba*2", "based,sliding_window", "delta_net*2", HYBRID]
+)
 def test_zoo_models_decode_like_forward_and_train(spec: str, scramble) -> None:
     torch.manual_seed(0)
     model = build_model(spec, scale="smoke", vocab_size=VOCAB, max_seq_len=32)
@@ -349,3 +366,75 @@ def test_h3_ssm_dynamics_are_not_weight_decayed() -> None:
     assert id(ssm.c) in decayed  # C is a matrix like any other
     assert not {id(ssm.log_a_real), id(ssm.a_imag)} & decayed
     assert math.isfinite(model.state_size(16))
+
+
+# --- Mamba -----------------------------------------------------------------------------
+def test_mamba_scan_chunk_does_not_change_the_output(gen: torch.Generator) -> None:
+    u = torch.randn(2, 37, WIDTH, generator=gen)
+    with torch.no_grad():
+        outs = [make("mamba", {"scan_chunk": c})(u) for c in (1, 5, 64)]
+    assert torch.allclose(outs[0], outs[1], atol=1e-5) and torch.allclose(
+        outs[0], outs[2], atol=1e-5
+    )
+
+
+def test_mamba_state_size_is_constant_in_length() -> None:
+    mamba = make("mamba", {"d_state": 8, "expand": 2})
+    assert mamba.state_size(10) == mamba.state_size(10_000) == 2 * WIDTH * (8 + 3)
+
+
+@pytest.mark.skipif(
+    not torch.cuda.is_available() or importlib.util.find_spec("mamba_ssm") is None,
+    reason="needs mamba_ssm's CUDA kernels on a GPU",
+)
+def test_mamba_kernel_path_equals_the_pure_pytorch_scan(gen: torch.Generator) -> None:
+    from lolameme.models.mixers import mamba as mamba_module
+
+    assert mamba_module.selective_scan_fn is not None
+    fast = make("mamba", {}).cuda()
+    slow = make("mamba", {"use_kernel": False}).cuda()
+    u = torch.randn(2, 48, WIDTH, generator=gen).cuda().requires_grad_()
+    y_fast, y_slow = fast(u), slow(u)
+    assert torch.allclose(y_fast, y_slow, atol=1e-4)
+    (g_fast,) = torch.autograd.grad(y_fast.square().sum(), u)
+    (g_slow,) = torch.autograd.grad(y_slow.square().sum(), u)
+    assert torch.allclose(g_fast, g_slow, atol=1e-3)
+
+
+# --- DeltaNet --------------------------------------------------------------------------
+def delta_rule_loop(q, k, v, beta):
+    """The defining recurrence, one position at a time."""
+    s = torch.zeros(*k.shape[:2], k.shape[-1], v.shape[-1], dtype=k.dtype)
+    outs = []
+    for t in range(k.shape[2]):
+        kt, vt = k[:, :, t].unsqueeze(-1), v[:, :, t].unsqueeze(-2)
+        s = s + beta[:, :, t, None, None] * kt @ (vt - kt.transpose(-1, -2) @ s)
+        outs.append((q[:, :, t].unsqueeze(-2) @ s)[:, :, 0])
+    return torch.stack(outs, 2), s
+
+
+@pytest.mark.parametrize("chunk", [1, 4, 7, 64])
+def test_delta_rule_chunked_equals_the_recurrence(chunk: int, gen: torch.Generator) -> None:
+    from lolameme.models.mixers.delta_net import delta_rule_chunked
+
+    shape = (2, 3, 30)
+    q = torch.randn(*shape, 5, generator=gen, dtype=torch.float64)
+    k = torch.nn.functional.normalize(
+        torch.randn(*shape, 5, generator=gen, dtype=torch.float64), dim=-1
+    )
+    v = torch.randn(*shape, 4, generator=gen, dtype=torch.float64)
+    beta = torch.rand(*shape, generator=gen, dtype=torch.float64)
+    out, s = delta_rule_chunked(q, k, v, beta, chunk)
+    want, want_s = delta_rule_loop(q, k, v, beta)
+    assert torch.allclose(out, want, atol=1e-10) and torch.allclose(s, want_s, atol=1e-10)
+
+
+def test_delta_rule_overwrites_a_key() -> None:
+    """beta = 1 and the same unit key twice: the second value replaces the first
+    (plain linear attention would return their sum)."""
+    from lolameme.models.mixers.delta_net import delta_rule_chunked
+
+    k = torch.tensor([1.0, 0.0]).expand(1, 1, 2, 2)
+    v = torch.tensor([[3.0], [5.0]]).view(1, 1, 2, 1)
+    out, _ = delta_rule_chunked(k, k, v, torch.ones(1, 1, 2), chunk=2)
+    assert out[0, 0, :, 0].tolist() == [3.0, 5.0]

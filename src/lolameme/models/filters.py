@@ -1,9 +1,15 @@
-"""Hyena's implicit long filter: a small MLP maps positions to filter taps.
+"""Implicit long filters: a small MLP maps positions to filter taps.
 
-The filter is as long as the sequence but has a fixed number of parameters:
-positional features of each tap position ``t`` feed an MLP with sine activations,
-whose output (one value per channel) is multiplied by an exponentially decaying window
-(arXiv 2302.10866, section 3.3; the same construction as safari's ``HyenaFilter``).
+A filter is as long as the sequence but has a fixed number of parameters: positional
+features of each tap position ``t`` feed an MLP whose output is one tap per channel.
+Two constructions:
+
+- :class:`ImplicitFilter`, Hyena's (arXiv 2302.10866, section 3.3; safari's
+  ``HyenaFilter``): an MLP with sine activations, times an exponentially decaying window;
+- :class:`MLPFilter`, zoology's ``ImplicitLongConvolution`` (BaseConv's long filter
+  since zoology's "Simplify long conv" change of 2023-10-29): ``Linear -> ReLU ->
+  Linear`` with biases, no window.
+
 The features are normalised to the maximum length ``l_max``, so the taps of a shorter
 sequence are a prefix of the taps of a longer one; incremental decoding relies on it.
 """
@@ -107,3 +113,18 @@ class ImplicitFilter(nn.Module):
         z, t = self.pos(length)
         h = self.modulation(t, self.mlp(z))  # (1, L, C)
         return h[0].transpose(0, 1)  # (C, L)
+
+
+class MLPFilter(nn.Module):
+    """Taps ``(channels, length)`` from ``Linear(emb_dim, hidden) -> ReLU -> Linear(hidden,
+    channels)``, both with biases and no decay window: zoology's ``ImplicitLongConvolution``
+    filter (emb_dim 3, hidden 16 there), on the same positional features as Hyena's."""
+
+    def __init__(self, channels: int, l_max: int, *, emb_dim: int, hidden: int) -> None:
+        super().__init__()
+        self.pos = PositionalFeatures(emb_dim, l_max)
+        self.mlp = nn.Sequential(nn.Linear(emb_dim, hidden), nn.ReLU(), nn.Linear(hidden, channels))
+
+    def forward(self, length: int) -> Tensor:
+        z, _ = self.pos(length)
+        return self.mlp(z)[0].transpose(0, 1)  # (C, L)

@@ -8,6 +8,13 @@ reference configurations alternate ``[3, -1, ...]``; we cycle the list over
 ``layer_idx``. The long convolution adds its input back (zoology's ``fft_conv`` does
 ``y + u``), and the mixer adds ``u`` again at the end; both as in the reference, on
 top of the block's own residual connection.
+
+The long filter (``long_filter``) is by default zoology's current
+``ImplicitLongConvolution`` (``"mlp"``: positions -> Linear -> ReLU -> Linear, no
+window; :class:`~lolameme.models.filters.MLPFilter`). ``"hyena"`` keeps the filter
+zoology used before its 2023-10-29 "Simplify long conv" change (Hyena's sine MLP with
+an exponential window), which lolameme used until it was checked against the reference;
+it reproduces runs made with it.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from lolameme.models.filters import ImplicitFilter
+from lolameme.models.filters import ImplicitFilter, MLPFilter
 from lolameme.models.mixers.base import Mixer
 from lolameme.models.ops import (
     History,
@@ -30,6 +37,7 @@ from lolameme.models.ops import (
 
 # zoology's reference configurations alternate short (3) and long (-1) convolutions
 _DEFAULT_KERNELS = [3, -1]
+LONG_FILTERS = ("mlp", "hyena")
 
 
 @dataclass
@@ -52,18 +60,25 @@ class BaseConv(Mixer):
         *,
         l_max: int,
         kernel_size: int | list[int] | None = None,
+        long_filter: str = "mlp",
         filter_emb_dim: int = 3,
         filter_order: int = 16,
         filter_frequency: float = 1.0,
     ) -> None:
+        """``filter_order`` is the filter MLP's hidden width; ``filter_frequency`` the
+        initial sine frequency, used by the ``"hyena"`` long filter only."""
         super().__init__(d_model, layer_idx, n_layers, l_max=l_max)
         kernel_size = _DEFAULT_KERNELS if kernel_size is None else kernel_size
         sizes = [kernel_size] if isinstance(kernel_size, int) else list(kernel_size)
         self.kernel_size = sizes[layer_idx % len(sizes)]
         self.projection = nn.Linear(d_model, d_model)
         self.short_conv: ShortCausalConv | None = None
-        self.filter: ImplicitFilter | None = None
-        if self.kernel_size == -1:
+        self.filter: ImplicitFilter | MLPFilter | None = None
+        if problem := self.config_problem(d_model, {"long_filter": long_filter}):
+            raise ValueError(problem)
+        if self.kernel_size == -1 and long_filter == "mlp":
+            self.filter = MLPFilter(d_model, l_max, emb_dim=filter_emb_dim, hidden=filter_order)
+        elif self.kernel_size == -1:
             self.filter = ImplicitFilter(
                 d_model,
                 l_max,
@@ -81,6 +96,9 @@ class BaseConv(Mixer):
         sizes = [sizes] if isinstance(sizes, int) else list(sizes)
         if not sizes or any(not isinstance(k, int) or (k < 1 and k != -1) for k in sizes):
             return f"kernel_size must be positive or -1 (long), got {sizes}"
+        long_filter = kwargs.get("long_filter", "mlp")
+        if long_filter not in LONG_FILTERS:
+            return f"long_filter must be one of {', '.join(LONG_FILTERS)}, got {long_filter!r}"
         return None
 
     def _conv(self, x: Tensor) -> Tensor:

@@ -6,8 +6,10 @@
 The long convolution uses an implicit filter (positions -> sine MLP -> exponential
 window, see :mod:`lolameme.models.filters`), runs as a causal FFT convolution padded
 to 2L in fp32, and adds a per-channel skip ``D * (x1 * v)``. The gating order (x1
-gates the input of the long convolution, x2 its output) is the one of zoology's
-``Hyena`` and safari's ``HyenaOperator`` with order 2; a test pins it down.
+gates the input of the long convolution, x2 its output) is zoology's ``Hyena``;
+safari's ``HyenaOperator`` (order 2) swaps the roles of the two gate blocks (its block
+1 gates the input, block 0 the output), so safari weights load with those two D-row
+blocks of ``in_proj`` and the short filter swapped. A test pins the order down.
 """
 
 from __future__ import annotations
