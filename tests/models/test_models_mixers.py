@@ -115,6 +115,35 @@ def test_hyena_filter_taps_are_a_prefix_and_decay() -> None:
     assert window[-1, -1] < 0.02 < window[0, -1]
 
 
+def test_filter_taps_are_reused_without_autograd_until_a_parameter_changes() -> None:
+    hyena = Hyena(WIDTH, 0, 1, l_max=L_MAX, filter_emb_dim=5, filter_order=8)
+    with torch.no_grad():
+        first = hyena.filter(L_MAX)
+        assert hyena.filter(L_MAX) is first  # evaluation: computed once
+        assert hyena.filter(10).shape == (WIDTH, 10)  # another length is computed
+    with torch.inference_mode():
+        again = hyena.filter(L_MAX)
+    assert torch.equal(again, first)
+    # an optimiser step changes the taps: never served stale
+    loss = hyena.filter(L_MAX).square().sum()  # with autograd: always computed
+    loss.backward()
+    torch.optim.SGD(hyena.filter.parameters(), lr=0.1).step()
+    with torch.no_grad():
+        stepped = hyena.filter(L_MAX)
+        assert not torch.allclose(stepped, first)
+        hyena.filter.load_state_dict(
+            {
+                k: v.clone()
+                for k, v in Hyena(WIDTH, 0, 1, l_max=L_MAX, filter_emb_dim=5, filter_order=8)
+                .filter.state_dict()
+                .items()
+            }
+        )
+        loaded = hyena.filter(L_MAX)
+        assert not torch.allclose(loaded, stepped)
+        assert torch.equal(loaded, hyena.filter._taps(L_MAX))
+
+
 @pytest.mark.parametrize(
     ("name", "kwargs", "changed"),
     [

@@ -103,7 +103,30 @@ class ImplicitFilter(nn.Module):
         self.mlp = nn.Sequential(*layers)
         self.modulation = ExponentialModulation(channels)
 
+        # taps computed without autograd (evaluation), reused while nothing changed
+        self._cached: tuple[tuple, Tensor] | None = None
+
     def forward(self, length: int) -> Tensor:
+        """Taps (C, length). Without autograd, the last result is reused until a
+        parameter changes (an optimiser step or a load bumps its version; a move to
+        another device changes its storage): evaluation asks every layer for the
+        ``l_max`` taps once per batch."""
+        if torch.is_grad_enabled():
+            self._cached = None
+            return self._taps(length)
+        device = self.pos.z.device
+        autocast = torch.is_autocast_enabled(device.type)
+        key = (
+            length,
+            device,
+            autocast and torch.get_autocast_dtype(device.type),
+            tuple((p._version, p.data_ptr(), p.dtype) for p in self.parameters()),
+        )
+        if self._cached is None or self._cached[0] != key:
+            self._cached = (key, self._taps(length))
+        return self._cached[1]
+
+    def _taps(self, length: int) -> Tensor:
         z, t = self.pos(length)
         h = self.modulation(t, self.mlp(z))  # (1, L, C)
         return h[0].transpose(0, 1)  # (C, L)
