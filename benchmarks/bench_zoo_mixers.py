@@ -11,11 +11,13 @@ of ``step``. RWKV and H3 carry a fixed-size state, so their time per token shoul
 grow with L; attention's KV cache grows, for contrast.
 
     python3 benchmarks/bench_zoo_mixers.py [--width 64] [--repeat 3] [--threads 1]
+        [--mixers h3 rwkv sparse_attention hyena] [--lengths 512 ... 8192] [--no-decoding]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -82,9 +84,10 @@ def best_times(runs: dict[str, Callable[[], None]], repeat: int) -> dict[str, fl
     return best
 
 
-def bench_training(width: int, lengths: list[int], repeat: int, budget: float) -> None:
+def bench_training(
+    width: int, lengths: list[int], repeat: int, budget: float, names: list[str]
+) -> None:
     print(f"\n## forward + backward, batch 1, width {width} (seconds; ratio = mixer / attention)\n")
-    names = TRAIN_CASES
     print("| L | " + " | ".join(names) + " | " + " | ".join(f"{n}/att" for n in names[1:]) + " |")
     print("|---" * (2 * len(names)) + "|")
     skipped: set[str] = set()
@@ -131,11 +134,21 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--budget", type=float, default=20.0, help="seconds before skipping")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--mixers", nargs="+", default=TRAIN_CASES[1:], help="timed against attention"
+    )
+    parser.add_argument("--no-decoding", action="store_true", help="skip part 2")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {args.threads} thread(s), best of {args.repeat} rounds")
-    bench_training(args.width, args.lengths, args.repeat, args.budget)
-    bench_decoding(args.width, args.histories, args.tokens, args.repeat)
+    load = os.getloadavg()[0]
+    print(
+        f"torch {torch.__version__}, {args.threads} thread(s), best of {args.repeat} rounds, "
+        f"load average {load:.1f}"
+    )
+    names = ["attention", *(m for m in args.mixers if m != "attention")]
+    bench_training(args.width, args.lengths, args.repeat, args.budget, names)
+    if not args.no_decoding:
+        bench_decoding(args.width, args.histories, args.tokens, args.repeat)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,13 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lolameme.models import MIXERS, SpecError, build_model
 from lolameme.models.block import Block
 from lolameme.models.mixers import H3, RWKV, Mixer, RepeatedBigramAttention
-from lolameme.models.mixers.sparse_attention import repeated_bigram_mask
+from lolameme.models.mixers.sparse_attention import repeated_bigram_keys, repeated_bigram_mask
 from lolameme.models.ops import fft_causal_conv
 from lolameme.models.wkv import WKVState, wkv_parallel, wkv_step
 
@@ -283,6 +285,43 @@ def test_sparse_attention_reads_what_followed_the_earlier_occurrence(gen: torch.
         # positions with no earlier occurrence output zero (only c_proj's bias remains)
         for t in (0, 1, 2, 3, 5):
             assert torch.allclose(y[0, t], mixer.c_proj.bias, atol=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    batch=st.integers(1, 3),
+    length=st.integers(1, 40),
+    vocab=st.integers(1, 12),
+    heads=st.sampled_from([1, 2]),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_gathered_sparse_attention_equals_the_dense_masked_one(
+    batch: int, length: int, vocab: int, heads: int, seed: int
+) -> None:
+    """The O(L * K) gather path against the dense mask that defines the pattern:
+    the same keys, outputs and gradients (small vocabularies: many repeats)."""
+    gen = torch.Generator().manual_seed(seed)
+    ids = torch.randint(0, vocab, (batch, length), generator=gen)
+    index, valid = repeated_bigram_keys(ids)
+    allowed = torch.zeros(batch, length, length + 1, dtype=torch.bool)
+    allowed.scatter_(2, torch.where(valid, index, length), valid)  # column L: a dustbin
+    assert torch.equal(allowed[..., :length], repeated_bigram_mask(ids))
+    torch.manual_seed(seed)
+    mixer = RepeatedBigramAttention(WIDTH, 0, 1, l_max=64, num_heads=heads).double()
+    u = torch.randn(batch, length, WIDTH, generator=gen, dtype=torch.float64, requires_grad=True)
+    results = []
+    for attend in ("gathered", "dense"):
+        q, k, v = (mixer._heads(x) for x in mixer.c_attn(u).split(WIDTH, dim=-1))
+        if attend == "gathered":
+            y = mixer._attend_gathered(q, k, v, index, valid)
+        else:
+            y = mixer._attend(q, k, v, repeated_bigram_mask(ids))
+        y.square().sum().backward()
+        results.append([y.detach(), u.grad.clone(), mixer.c_attn.weight.grad.clone()])
+        u.grad = mixer.c_attn.weight.grad = mixer.c_proj.weight.grad = None
+        mixer.zero_grad()
+    for got, want in zip(*results, strict=True):
+        assert torch.allclose(got, want, atol=1e-10)
 
 
 def test_block_refuses_a_token_mixer_without_ids() -> None:
