@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from lolameme.models import MIXERS, SpecError, build_model
 from lolameme.models.block import Block
-from lolameme.models.mixers import H3, RWKV, Mixer, RepeatedBigramAttention
-from lolameme.models.mixers.sparse_attention import repeated_bigram_keys, repeated_bigram_mask
+from lolameme.models.mixers import H3, RWKV, Mixer, RepeatedBigramAttention, sparse_attention
+from lolameme.models.mixers.sparse_attention import repeated_bigram_mask
 from lolameme.models.ops import fft_causal_conv
 from lolameme.models.wkv import WKVState, wkv_parallel, wkv_step
 
@@ -293,27 +293,30 @@ def test_sparse_attention_reads_what_followed_the_earlier_occurrence(gen: torch.
     length=st.integers(1, 40),
     vocab=st.integers(1, 12),
     heads=st.sampled_from([1, 2]),
+    block=st.sampled_from([1, 3, 8, 64]),
     seed=st.integers(0, 2**31 - 1),
 )
-def test_gathered_sparse_attention_equals_the_dense_masked_one(
-    batch: int, length: int, vocab: int, heads: int, seed: int
+def test_sparse_attention_by_token_equals_the_dense_masked_one(
+    batch: int, length: int, vocab: int, heads: int, block: int, seed: int
 ) -> None:
-    """The O(L * K) gather path against the dense mask that defines the pattern:
-    the same keys, outputs and gradients (small vocabularies: many repeats)."""
+    """The windowed path over positions sorted by token against the dense mask that
+    defines the pattern: the same outputs and gradients (small vocabularies: many
+    repeats; blocks of 1 .. 64 queries)."""
     gen = torch.Generator().manual_seed(seed)
     ids = torch.randint(0, vocab, (batch, length), generator=gen)
-    index, valid = repeated_bigram_keys(ids)
-    allowed = torch.zeros(batch, length, length + 1, dtype=torch.bool)
-    allowed.scatter_(2, torch.where(valid, index, length), valid)  # column L: a dustbin
-    assert torch.equal(allowed[..., :length], repeated_bigram_mask(ids))
     torch.manual_seed(seed)
     mixer = RepeatedBigramAttention(WIDTH, 0, 1, l_max=64, num_heads=heads).double()
     u = torch.randn(batch, length, WIDTH, generator=gen, dtype=torch.float64, requires_grad=True)
     results = []
-    for attend in ("gathered", "dense"):
+    for attend in ("by token", "dense"):
         q, k, v = (mixer._heads(x) for x in mixer.c_attn(u).split(WIDTH, dim=-1))
-        if attend == "gathered":
-            y = mixer._attend_gathered(q, k, v, index, valid)
+        if attend == "by token":
+            old_block = sparse_attention.SORTED_BLOCK
+            sparse_attention.SORTED_BLOCK = block
+            try:
+                y = mixer._attend_by_token(q, k, v, ids)
+            finally:
+                sparse_attention.SORTED_BLOCK = old_block
         else:
             y = mixer._attend(q, k, v, repeated_bigram_mask(ids))
         y.square().sum().backward()
