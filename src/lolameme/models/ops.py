@@ -69,10 +69,9 @@ def fft_causal_conv(u: Tensor, k: Tensor, D: Tensor | None = None) -> Tensor:
     ``y[b, t, c] = sum_{s <= t} k[c, t - s] * u[b, s, c] + D[c] * u[b, t, c]``.
     Both signals are zero-padded to 2L, so the circular FFT convolution equals the
     linear one on the first L outputs (nothing wraps around from the future). The
-    transforms run along the last axis of a transposed view: on CPU that is faster
-    than ``torch.fft`` along the middle axis of the channels-last tensor (measured,
-    docs/performance.md). The result is channels-last and contiguous; computed in
-    fp32, returned in ``u``'s dtype.
+    transforms run along the last axis of a transposed view: on CPU that was faster
+    than ``torch.fft`` along the middle axis of the channels-last tensor. The result
+    is channels-last and contiguous; computed in fp32, returned in ``u``'s dtype.
     """
     return _FFTConvFunction.apply(u, k, D)
 
@@ -188,9 +187,9 @@ class ShortCausalConv(nn.Module):
     The same function and parameters as ``nn.Conv1d(C, C, k, groups=C)`` over the
     left-padded, transposed input (``weight`` (C, k), ``bias`` (C), Conv1d's default
     uniform init; ``weight[:, -1]`` multiplies the newest input), computed as k shifted
-    multiply-adds (:class:`_ShortConvFunction`). On CPU that is about 2.6x faster
-    forward + backward than the same sums on a transposed (B, C, L) view and 1.4x
-    faster than a depthwise ``Conv1d`` (``benchmarks/bench_models.py``, docs/performance.md).
+    multiply-adds (:class:`_ShortConvFunction`). On CPU, forward + backward, that beat
+    both the same sums through autograd on a transposed (B, C, L) view (the previous
+    code) and a depthwise ``Conv1d``: ``benchmarks/bench_conv_ops.py``.
     Output t sees inputs t-k+1 .. t.
     """
 
