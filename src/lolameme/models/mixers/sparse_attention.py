@@ -14,9 +14,9 @@ model passes ``token_ids`` (B, L) to its ``forward``/``prefill`` and each new id
 ``step``. The parallel pass groups positions by token (a stable sort), so that each
 query scores only a window of keys near its own token's earlier occurrences:
 O(L * (64 + K)) time and memory for at most K earlier occurrences of a token, instead
-of the O(L^2) of a dense masked attention. The dense
-form (:func:`repeated_bigram_mask`) stays as the definition the tests compare against
-and serves one-token decoding steps, where a mask over the history is O(L) anyway.
+of the O(L^2) of a dense masked attention. The dense form (:func:`repeated_bigram_mask`)
+stays as the definition the tests compare against and serves one-token decoding
+steps, where a mask over the history is O(L) anyway.
 """
 
 from __future__ import annotations
@@ -107,9 +107,8 @@ class RepeatedBigramAttention(CausalSelfAttention):
         q_group = F.pad(group, (0, tail), value=-1).view(b, blocks, 1, block, 1)
         k_group = F.pad(group, (window, tail), value=-2).unfold(1, span, block)[:, :, None, None]
         k_place = torch.arange(-window, blocks * block, device=q.device).unfold(0, span, block)
-        earlier = k_place[:, None, :] < place.new_tensor(range(blocks * block)).view(
-            blocks, block, 1
-        )
+        q_place = torch.arange(blocks * block, device=q.device).view(blocks, block, 1)
+        earlier = k_place[:, None, :] < q_place  # strictly earlier occurrences only
         allowed = (q_group == k_group) & earlier[None, :, None]  # (B, blocks, 1, block, span)
         allowed = allowed.transpose(1, 2)  # (B, 1, blocks, block, span)
         has_key = allowed.any(-1, keepdim=True)
