@@ -1,4 +1,4 @@
-"""Convolution primitives shared by the convolutional mixers (Hyena, BaseConv, later H3).
+"""Convolution primitives shared by the convolutional mixers (Hyena, BaseConv, H3).
 
 Layout is channels-last, ``(B, L, C)``: the layout the mixers' linear projections read
 and write, so no activation is transposed and copied on its way through a mixer. Long
