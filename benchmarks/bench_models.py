@@ -3,7 +3,9 @@
 1. Our ``gpt2`` vs Hugging Face's ``GPT2LMHeadModel`` at the same tiny config (12 x 64,
    4 heads, MLP 256, vocab 512), batch 32 x 64 tokens: tokens/s and the ratio
    ours / HF (target >= 1.0). The two take turns in every round; best round kept.
-2. The tiny presets at that batch: milliseconds per forward + backward step.
+2. The tiny presets at that batch: milliseconds per forward + backward step and the
+   ratio to ``gpt2`` (target for ``hyena``: <= 1.3), with ``h3*18`` (18 H3 layers at
+   the tiny conv width) for the other convolutional mixer.
 3. A Hyena block vs an attention block (pre-norm mixer + MLP 4x, same width 128,
    attention with 2 heads, Hyena with the paper's filter settings), batch 1, at
    L = 512 .. 16384: seconds per step and the ratio Hyena / attention (target < 0.5 by
@@ -17,6 +19,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -93,7 +96,7 @@ def bench_gpt2_vs_hf(rounds: int) -> dict[str, Any]:
 def bench_tiny_presets(rounds: int) -> dict[str, float]:
     ids = torch.randint(0, VOCAB, (BATCH, LENGTH), generator=torch.Generator().manual_seed(0))
     steps = {}
-    for spec in ("gpt2", "hyena", "thex-13", "base_conv"):
+    for spec in ("gpt2", "hyena", "thex-13", "base_conv", "h3*18"):
         torch.manual_seed(0)
         model = build_model(spec, scale="tiny", vocab_size=VOCAB, max_seq_len=LENGTH)
         steps[spec] = lm_step(model, ids)
@@ -164,7 +167,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(
         f"torch {torch.__version__}, {args.threads} thread(s), {platform.processor() or '?'}, "
-        f"python {platform.python_version()}"
+        f"python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}"
     )
     results: dict[str, Any] = {"threads": args.threads, "torch": torch.__version__}
 
@@ -179,7 +182,7 @@ def main() -> None:
     print(f"\n2. tiny presets, fwd+bwd, batch {BATCH} x {LENGTH}, vocab {VOCAB}")
     results["tiny_presets_ms"] = tiny = bench_tiny_presets(args.rounds)
     for spec, ms in tiny.items():
-        print(f"  {spec:<10} {ms:8.1f} ms/step")
+        print(f"  {spec:<10} {ms:8.1f} ms/step  {ms / tiny['gpt2']:5.2f}x gpt2")
 
     lengths = [n for n in (512, 1024, 2048, 4096, 8192, 16384) if n <= args.max_len]
     print(f"\n3. hyena block vs attention block, width {args.width}, batch 1, fwd+bwd")
@@ -191,6 +194,7 @@ def main() -> None:
             f"  at L=8192: hyena / attention = {at_8k[0]['ratio_hyena_over_attention']:.2f}"
             "  (target < 0.5)"
         )
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
     if args.json:
         atomic_write_json(args.json, results)
 

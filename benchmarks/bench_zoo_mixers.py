@@ -18,6 +18,7 @@ KV cache grows, for contrast.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -147,7 +148,11 @@ def main() -> None:
     parser.add_argument("--decode", nargs="*", default=DECODE_CASES, choices=DECODE_CASES)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {args.threads} thread(s), best of {args.repeat} rounds")
+    load = os.getloadavg()[0]
+    print(
+        f"torch {torch.__version__}, {args.threads} thread(s), best of {args.repeat} rounds, "
+        f"load average {load:.1f}"
+    )
     bench_training(args.width, args.lengths, args.repeat, args.budget, args.mixers)
     if args.decode:
         bench_decoding(args.width, args.histories, args.tokens, args.repeat, args.decode)

@@ -99,8 +99,8 @@ def test_hyena_gates_before_and_after_the_long_convolution(gen: torch.Generator)
     with torch.no_grad():
         x1, x2, v = hyena.project(u)
         k = hyena.filter(12)
-        want = hyena.out_proj((x2 * fft_causal_conv(x1 * v, k, hyena.D)).transpose(1, 2))
-        swapped = hyena.out_proj((x1 * fft_causal_conv(x2 * v, k, hyena.D)).transpose(1, 2))
+        want = hyena.out_proj(x2 * fft_causal_conv(x1 * v, k, hyena.D))
+        swapped = hyena.out_proj(x1 * fft_causal_conv(x2 * v, k, hyena.D))
         got = hyena(u)
     assert torch.allclose(got, want, atol=1e-5)
     assert not torch.allclose(got, swapped, atol=1e-2)
@@ -117,6 +117,35 @@ def test_hyena_filter_taps_are_a_prefix_and_decay() -> None:
     deltas = hyena.filter.modulation.deltas[0, 0, :].abs()
     window = torch.exp(-t[None] * deltas[:, None])  # (channels, L)
     assert window[-1, -1] < 0.02 < window[0, -1]
+
+
+def test_filter_taps_are_reused_without_autograd_until_a_parameter_changes() -> None:
+    hyena = Hyena(WIDTH, 0, 1, l_max=L_MAX, filter_emb_dim=5, filter_order=8)
+    with torch.no_grad():
+        first = hyena.filter(L_MAX)
+        assert hyena.filter(L_MAX) is first  # evaluation: computed once
+        assert hyena.filter(10).shape == (WIDTH, 10)  # another length is computed
+    with torch.inference_mode():
+        again = hyena.filter(L_MAX)
+    assert torch.equal(again, first)
+    # an optimiser step changes the taps: never served stale
+    loss = hyena.filter(L_MAX).square().sum()  # with autograd: always computed
+    loss.backward()
+    torch.optim.SGD(hyena.filter.parameters(), lr=0.1).step()
+    with torch.no_grad():
+        stepped = hyena.filter(L_MAX)
+        assert not torch.allclose(stepped, first)
+        hyena.filter.load_state_dict(
+            {
+                k: v.clone()
+                for k, v in Hyena(WIDTH, 0, 1, l_max=L_MAX, filter_emb_dim=5, filter_order=8)
+                .filter.state_dict()
+                .items()
+            }
+        )
+        loaded = hyena.filter(L_MAX)
+        assert not torch.allclose(loaded, stepped)
+        assert torch.equal(loaded, hyena.filter._taps(L_MAX))
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,12 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lolameme.models import MIXERS, SpecError, build_model
 from lolameme.models.block import Block
-from lolameme.models.mixers import H3, RWKV, Mixer, SparseAttention
+from lolameme.models.mixers import H3, RWKV, Mixer, SparseAttention, sparse_attention
 from lolameme.models.mixers.sparse_attention import repeated_bigram_mask
 from lolameme.models.ops import fft_causal_conv
 from lolameme.models.wkv import WKVState, wkv_parallel, wkv_step
@@ -248,13 +250,13 @@ def test_h3_order_shift_k_gate_v_read_with_q(gen: torch.Generator) -> None:
     h3 = make("h3", {"d_state": 8})
     u = torch.randn(2, 15, WIDTH, generator=gen)
     with torch.no_grad():
-        q, k, v = h3.in_proj(u).transpose(1, 2).split(WIDTH, dim=1)
+        q, k, v = h3.in_proj(u).split(WIDTH, dim=-1)
         kernel = h3.ssm.kernel(15)
         want = q * fft_causal_conv(h3.shift(k) * v, kernel, h3.D)
         swapped = k * fft_causal_conv(h3.shift(q) * v, kernel, h3.D)
         got = h3(u)
-    assert torch.allclose(got, h3.out_proj(want.transpose(1, 2)), atol=1e-5)
-    assert not torch.allclose(got, h3.out_proj(swapped.transpose(1, 2)), atol=1e-2)
+    assert torch.allclose(got, h3.out_proj(want), atol=1e-5)
+    assert not torch.allclose(got, h3.out_proj(swapped), atol=1e-2)
 
 
 @pytest.mark.parametrize(
@@ -298,6 +300,46 @@ def test_sparse_attention_reads_what_followed_the_earlier_occurrence(gen: torch.
         # positions with no earlier occurrence output zero (only c_proj's bias remains)
         for t in (0, 1, 2, 3, 5):
             assert torch.allclose(y[0, t], mixer.c_proj.bias, atol=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    batch=st.integers(1, 3),
+    length=st.integers(1, 40),
+    vocab=st.integers(1, 12),
+    heads=st.sampled_from([1, 2]),
+    block=st.sampled_from([1, 3, 8, 64]),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_sparse_attention_by_token_equals_the_dense_masked_one(
+    batch: int, length: int, vocab: int, heads: int, block: int, seed: int
+) -> None:
+    """The windowed path over positions sorted by token against the dense mask that
+    defines the pattern: the same outputs and gradients (small vocabularies: many
+    repeats; blocks of 1 .. 64 queries)."""
+    gen = torch.Generator().manual_seed(seed)
+    ids = torch.randint(0, vocab, (batch, length), generator=gen)
+    torch.manual_seed(seed)
+    mixer = SparseAttention(WIDTH, 0, 1, l_max=64, num_heads=heads).double()
+    u = torch.randn(batch, length, WIDTH, generator=gen, dtype=torch.float64, requires_grad=True)
+    results = []
+    for attend in ("by token", "dense"):
+        q, k, v = (mixer._heads(x) for x in mixer.c_attn(u).split(WIDTH, dim=-1))
+        if attend == "by token":
+            old_block = sparse_attention.SORTED_BLOCK
+            sparse_attention.SORTED_BLOCK = block
+            try:
+                y = mixer._attend_by_token(q, k, v, ids)
+            finally:
+                sparse_attention.SORTED_BLOCK = old_block
+        else:
+            y = mixer._attend(q, k, v, repeated_bigram_mask(ids))
+        y.square().sum().backward()
+        results.append([y.detach(), u.grad.clone(), mixer.c_attn.weight.grad.clone()])
+        u.grad = mixer.c_attn.weight.grad = mixer.c_proj.weight.grad = None
+        mixer.zero_grad()
+    for got, want in zip(*results, strict=True):
+        assert torch.allclose(got, want, atol=1e-10)
 
 
 def test_block_refuses_a_token_mixer_without_ids() -> None:

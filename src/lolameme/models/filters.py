@@ -81,6 +81,15 @@ class ExponentialModulation(nn.Module):
         return h * torch.exp(-t * self.deltas.abs())
 
 
+def _autocast_state(device_type: str) -> object:
+    """The dtype autocast would give the filter's matrix products here, or False."""
+    if hasattr(torch, "get_autocast_dtype"):  # torch >= 2.4
+        return torch.is_autocast_enabled(device_type) and torch.get_autocast_dtype(device_type)
+    if device_type == "cpu":
+        return torch.is_autocast_cpu_enabled() and torch.get_autocast_cpu_dtype()
+    return torch.is_autocast_enabled() and torch.get_autocast_gpu_dtype()
+
+
 class ImplicitFilter(nn.Module):
     """Taps ``(channels, length)`` of a long filter, computed from positions by an MLP.
 
@@ -108,8 +117,30 @@ class ImplicitFilter(nn.Module):
         layers.append(nn.Linear(order, channels, bias=False))
         self.mlp = nn.Sequential(*layers)
         self.modulation = ExponentialModulation(channels)
+        # taps computed without autograd (evaluation), reused while nothing changed
+        self._cached: tuple[tuple, Tensor] | None = None
 
     def forward(self, length: int) -> Tensor:
+        """Taps (C, length). Without autograd, the last result is reused until a
+        parameter changes (an optimiser step or a load bumps its version; a move to
+        another device changes its storage; a write through ``p.data`` bypasses the
+        version and is not seen): evaluation asks every layer for the ``l_max`` taps
+        once per batch."""
+        if torch.is_grad_enabled():
+            self._cached = None
+            return self._taps(length)
+        device = self.pos.z.device
+        key = (
+            length,
+            device,
+            _autocast_state(device.type),
+            tuple((p._version, p.data_ptr(), p.dtype) for p in self.parameters()),
+        )
+        if self._cached is None or self._cached[0] != key:
+            self._cached = (key, self._taps(length))
+        return self._cached[1]
+
+    def _taps(self, length: int) -> Tensor:
         z, t = self.pos(length)
         h = self.modulation(t, self.mlp(z))  # (1, L, C)
         return h[0].transpose(0, 1)  # (C, L)

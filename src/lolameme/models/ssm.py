@@ -76,13 +76,13 @@ class DiagonalSSM(nn.Module):
         return 2 * torch.bmm(left, right).flatten(1)[:, :length]
 
     def state_after(self, u: Tensor) -> Tensor:
-        """The state ``x`` (B, C, n) after inputs ``u`` (B, C, L): ``sum_s dA^(L-1-s) dB u_s``."""
+        """The state ``x`` (B, C, n) after inputs ``u`` (B, L, C): ``sum_s dA^(L-1-s) dB u_s``."""
         log_da, d_b = self.discrete()
-        steps = torch.arange(u.shape[-1], device=u.device, dtype=torch.float32)
+        steps = torch.arange(u.shape[1], device=u.device, dtype=torch.float32)
         re, im = self._powers(log_da, steps)
-        u_rev = u.float().flip(-1)  # column l of the powers meets input L-1-l
+        u_rev = u.float().flip(1)  # column l of the powers meets input L-1-l
         summed = torch.complex(
-            torch.einsum("bcl,cnl->bcn", u_rev, re), torch.einsum("bcl,cnl->bcn", u_rev, im)
+            torch.einsum("blc,cnl->bcn", u_rev, re), torch.einsum("blc,cnl->bcn", u_rev, im)
         )
         return summed * d_b
 

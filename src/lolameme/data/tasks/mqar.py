@@ -94,15 +94,25 @@ def mqar_answers(inputs: np.ndarray, positions: np.ndarray, num_kv_pairs: int) -
     context = 2 * num_kv_pairs
     keys, values = inputs[:, 0:context:2], inputs[:, 1:context:2]
     queries = np.take_along_axis(inputs, positions, axis=1)
-    match = queries[:, :, None] == keys[:, None, :]  # [B, Q, pairs]
-    found = match.any(axis=2)
+    # one sorted search for all rows: row b's keys are shifted into their own range
+    # [b * span, (b + 1) * span), so a query can only find its own row's keys.
+    # O(B * (pairs + Q) log) instead of comparing every query with every key.
+    rows, pairs = keys.shape
+    span = int(max(keys.max(initial=0), queries.max(initial=0))) + 1
+    shift = np.arange(rows, dtype=np.int64)[:, None] * span
+    order = np.argsort(keys, axis=1, kind="stable")  # equal keys: the first one wins
+    flat = (np.take_along_axis(keys, order, axis=1) + shift).ravel()
+    wanted = queries + shift
+    at = np.minimum(np.searchsorted(flat, wanted.ravel()), flat.size - 1).reshape(wanted.shape)
+    found = flat[at] == wanted if flat.size else np.zeros(wanted.shape, dtype=bool)
     if not found.all():
         row, col = np.argwhere(~found)[0]
         raise DataError(
             f"mqar: row {row}: token {queries[row, col]} at position {positions[row, col]} "
             "is not a key of the row's pairs"
         )
-    return np.take_along_axis(values, match.argmax(axis=2), axis=1)
+    pair = np.take_along_axis(order, at - np.arange(rows)[:, None] * pairs, axis=1)
+    return np.take_along_axis(values, pair, axis=1)
 
 
 # ---------------------------------------------------------------------------- sampling
@@ -111,16 +121,47 @@ def mqar_answers(inputs: np.ndarray, positions: np.ndarray, num_kv_pairs: int) -
 def _distinct(rng: np.random.Generator, rows: int, k: int, n: int) -> np.ndarray:
     """``rows`` independent uniform ordered samples of ``k`` distinct ints from ``0..n-1``.
 
-    Robert Floyd's subset algorithm run on all rows at once (k vectorised steps, memory
-    O(rows * k) however large ``n`` is), then a per-row shuffle to make the order uniform.
+    Robert Floyd's subset algorithm run on all rows at once, then a per-row shuffle to
+    make the order uniform. Floyd's draws do not depend on earlier outcomes, so all
+    ``k`` are taken first (one call per step, in the same order as ever: same data).
     """
-    chosen = np.empty((rows, k), dtype=np.int64)
+    picks = np.empty((rows, k), dtype=np.int64)
     for i, top in enumerate(range(n - k, n)):
-        pick = rng.integers(0, top + 1, size=rows)
-        taken = (chosen[:, :i] == pick[:, None]).any(axis=1)
-        chosen[:, i] = np.where(taken, top, pick)
+        picks[:, i] = rng.integers(0, top + 1, size=rows)
+    chosen = _floyd(picks, n)
     order = np.argsort(rng.random((rows, k)), axis=1)
     return np.take_along_axis(chosen, order, axis=1)
+
+
+FLOYD_TABLE_CELLS = 1 << 22  # bytes of the "taken" table of :func:`_floyd`
+
+
+def _floyd(picks: np.ndarray, n: int) -> np.ndarray:
+    """Floyd's step i over every row: keep ``picks[:, i]`` unless the row already took it,
+    then take ``top = n - k + i`` (never taken before: earlier picks are all < top).
+
+    Whether a row took a pick is looked up in a (rows, n) table of flags, a block of
+    rows at a time: O(k) per row. For few pairs (or a huge ``n``) comparing with the
+    earlier picks, O(k^2) per row but with no table to clear, is cheaper.
+    """
+    rows, k = picks.shape
+    chosen = np.empty_like(picks)
+    block = FLOYD_TABLE_CELLS // max(n, 1)
+    if k < 16 or block < 64:
+        for i in range(k):
+            taken = (chosen[:, :i] == picks[:, i, None]).any(axis=1)
+            chosen[:, i] = np.where(taken, n - k + i, picks[:, i])
+        return chosen
+    table = np.zeros((min(block, rows), n), dtype=bool)
+    for lo in range(0, rows, block):
+        part = slice(lo, min(lo + block, rows))
+        row = np.arange(part.stop - lo)
+        for i in range(k):
+            pick = picks[part, i]
+            chosen[part, i] = take = np.where(table[row, pick], n - k + i, pick)
+            table[row, take] = True
+        table[row[:, None], chosen[part]] = False  # cleared for the next block
+    return chosen
 
 
 def _query_slots(

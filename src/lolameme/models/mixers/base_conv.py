@@ -44,8 +44,8 @@ LONG_FILTERS = ("mlp", "hyena")
 class BaseConvState:
     """Short conv: the last k-1 inputs; long conv: all inputs so far and the taps."""
 
-    inputs: Tensor | History  # (B, D, k-1) or, for the long convolution, (B, D, T)
-    taps: Tensor | None  # (D, l_max) reversed (ops.reversed_taps) for the long convolution
+    inputs: Tensor | History  # (B, k-1, D) or, for the long convolution, (B, T, D)
+    taps: Tensor | None  # (l_max, D) reversed (ops.reversed_taps) for the long convolution
 
 
 class BaseConv(Mixer):
@@ -102,26 +102,25 @@ class BaseConv(Mixer):
         return None
 
     def _conv(self, x: Tensor) -> Tensor:
-        """(B, D, L) -> (B, D, L)."""
+        """(B, L, D) -> (B, L, D)."""
         if self.short_conv is not None:
             return self.short_conv(x)
         assert self.filter is not None
-        return fft_causal_conv(x, self.filter(x.shape[-1])) + x
+        return fft_causal_conv(x, self.filter(x.shape[1])) + x
 
     def forward(self, u: Tensor) -> Tensor:
         if u.shape[1] > self.l_max:
             raise ValueError(f"sequence length {u.shape[1]} exceeds l_max {self.l_max}")
-        conv = self._conv(u.transpose(1, 2)).transpose(1, 2)
-        return self.projection(u) * conv + u
+        return self.projection(u) * self._conv(u) + u
 
     def prefill(self, u: Tensor, keep: int | None = None) -> tuple[Tensor, BaseConvState]:
-        x = u[:, :keep].transpose(1, 2)
+        x = u[:, :keep]
         if self.short_conv is not None:
             state = BaseConvState(inputs=self.short_conv.window(x), taps=None)
         else:
             assert self.filter is not None
             taps = reversed_taps(self.filter(self.l_max))
-            state = BaseConvState(inputs=History(x, dim=-1), taps=taps)
+            state = BaseConvState(inputs=History(x, dim=1), taps=taps)
         return self(u), state
 
     def step(self, u_t: Tensor, state: BaseConvState) -> tuple[Tensor, BaseConvState]:

@@ -75,7 +75,7 @@ def delta_rule_chunked(
 class DeltaNetState:
     """Decoding state: the three conv windows and the fast-weight matrix ``S``."""
 
-    windows: tuple[Tensor, Tensor, Tensor]  # (B, D, conv_size - 1) each, for q, k, v
+    windows: tuple[Tensor, Tensor, Tensor]  # (B, conv_size - 1, D) each, for q, k, v
     s: Tensor  # (B, H, d_k, d_v), float32
 
 
@@ -140,12 +140,12 @@ class DeltaNet(Mixer):
         return self.o_proj(y.to(dtype))
 
     def _projections(self, u: Tensor) -> list[Tensor]:
-        """The q, k, v projections, channels-first (B, D, L), before their convolutions."""
-        return [p(u).transpose(1, 2) for p in (self.q_proj, self.k_proj, self.v_proj)]
+        """The q, k, v projections (B, L, D), before their convolutions."""
+        return [p(u) for p in (self.q_proj, self.k_proj, self.v_proj)]
 
     def _run(self, u: Tensor, keep: int | None) -> tuple[Tensor, DeltaNetState | None]:
         raw = self._projections(u)
-        convolved = [conv(x).transpose(1, 2) for conv, x in zip(self.convs, raw, strict=True)]
+        convolved = [conv(x) for conv, x in zip(self.convs, raw, strict=True)]
         q, k, v, beta = self._qkvb(u, convolved)
         o, _ = delta_rule_chunked(q, k, v, beta, self.chunk_size)
         if keep is None:
@@ -153,7 +153,7 @@ class DeltaNet(Mixer):
         _, s = delta_rule_chunked(
             q[:, :, :keep], k[:, :, :keep], v[:, :, :keep], beta[:, :, :keep], self.chunk_size
         )
-        windows = tuple(conv.window(x[..., :keep]) for conv, x in zip(self.convs, raw, strict=True))
+        windows = tuple(conv.window(x[:, :keep]) for conv, x in zip(self.convs, raw, strict=True))
         return self._read(o, u.dtype), DeltaNetState(windows=windows, s=s)  # type: ignore[arg-type]
 
     def forward(self, u: Tensor) -> Tensor:

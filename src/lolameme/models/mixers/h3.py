@@ -36,7 +36,7 @@ from lolameme.models.ssm import DiagonalSSM
 class H3State:
     """Decoding state: the shift window of past keys and the diagonal SSM's state."""
 
-    window: Tensor  # (B, D, shift_size - 1)
+    window: Tensor  # (B, shift_size - 1, D)
     ssm: Tensor  # (B, D, d_state / 2) complex
 
 
@@ -80,11 +80,11 @@ class H3(Mixer):
         return None
 
     def _run(self, u: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """(B, L, D) -> the output, and the keys and ``k * v`` (B, D, L) the state is made of."""
-        q, k, v = self.in_proj(u).transpose(1, 2).split(self.d_model, dim=1)
+        """(B, L, D) -> the output, and the keys and ``k * v`` (B, L, D) the state is made of."""
+        q, k, v = self.in_proj(u).split(self.d_model, dim=-1)
         kv = self.shift(k) * v
         y = q * fft_causal_conv(kv, self.ssm.kernel(u.shape[1]), self.D)
-        return self.out_proj(y.transpose(1, 2)), k, kv
+        return self.out_proj(y), k, kv
 
     def forward(self, u: Tensor) -> Tensor:
         return self._run(u)[0]
@@ -92,7 +92,7 @@ class H3(Mixer):
     def prefill(self, u: Tensor, keep: int | None = None) -> tuple[Tensor, H3State]:
         y, k, kv = self._run(u)
         state = H3State(
-            window=self.shift.window(k[..., :keep]), ssm=self.ssm.state_after(kv[..., :keep])
+            window=self.shift.window(k[:, :keep]), ssm=self.ssm.state_after(kv[:, :keep])
         )
         return y, state
 

@@ -34,9 +34,9 @@ from lolameme.models.ops import (
 class HyenaState:
     """Decoding state: the short-conv window, the long-conv input history, the taps."""
 
-    window: Tensor  # (B, 3D, short_kernel - 1): last in-projections
-    history: History  # (B, D, T): x1 * v at every past position
-    taps: Tensor  # (D, l_max): the long filter reversed (ops.reversed_taps), once at prefill
+    window: Tensor  # (B, short_kernel - 1, 3D): last in-projections
+    history: History  # (B, T, D): x1 * v at every past position
+    taps: Tensor  # (l_max, D): the long filter reversed (ops.reversed_taps), once at prefill
 
 
 class Hyena(Mixer):
@@ -66,9 +66,8 @@ class Hyena(Mixer):
         self.out_proj = nn.Linear(d_model, d_model)
 
     def project(self, u: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """(B, L, D) -> x1, x2, v, each (B, D, L): in-projection and short convolution."""
-        z = self.short_conv(self.in_proj(u).transpose(1, 2))
-        x1, x2, v = z.split(self.d_model, dim=1)
+        """(B, L, D) -> x1, x2, v, each (B, L, D): in-projection and short convolution."""
+        x1, x2, v = self.short_conv(self.in_proj(u)).split(self.d_model, dim=-1)
         return x1, x2, v
 
     def forward(self, u: Tensor) -> Tensor:
@@ -76,24 +75,23 @@ class Hyena(Mixer):
         if length > self.l_max:
             raise ValueError(f"sequence length {length} exceeds the filter length {self.l_max}")
         x1, x2, v = self.project(u)
-        y = x2 * fft_causal_conv(x1 * v, self.filter(length), self.D)
-        return self.out_proj(y.transpose(1, 2))
+        return self.out_proj(x2 * fft_causal_conv(x1 * v, self.filter(length), self.D))
 
     def prefill(self, u: Tensor, keep: int | None = None) -> tuple[Tensor, HyenaState]:
         length = u.shape[1]
         if length > self.l_max:
             raise ValueError(f"sequence length {length} exceeds the filter length {self.l_max}")
-        z = self.in_proj(u).transpose(1, 2)
-        x1, x2, v = self.short_conv(z).split(self.d_model, dim=1)
+        z = self.in_proj(u)
+        x1, x2, v = self.short_conv(z).split(self.d_model, dim=-1)
         taps = self.filter(self.l_max)
         history = x1 * v
         y = x2 * fft_causal_conv(history, taps, self.D)
         state = HyenaState(
-            window=self.short_conv.window(z[..., :keep]),
-            history=History(history[..., :keep], dim=-1),
+            window=self.short_conv.window(z[:, :keep]),
+            history=History(history[:, :keep], dim=1),
             taps=reversed_taps(taps),
         )
-        return self.out_proj(y.transpose(1, 2)), state
+        return self.out_proj(y), state
 
     def step(self, u_t: Tensor, state: HyenaState) -> tuple[Tensor, HyenaState]:
         """O(state) per token: the short conv's window, and one dot product of the
@@ -101,7 +99,7 @@ class Hyena(Mixer):
         if state.history.length >= self.l_max:
             raise ValueError(f"cannot decode past the filter length {self.l_max}")
         z_t, window = self.short_conv.step(self.in_proj(u_t), state.window)
-        x1, x2, v = z_t.split(self.d_model, dim=1)
+        x1, x2, v = z_t.split(self.d_model, dim=-1)
         w_t = x1 * v
         history = state.history.append(w_t)
         y = x2 * (causal_conv_last(history.values, state.taps) + self.D * w_t)

@@ -46,7 +46,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 class MambaState:
     """Decoding state: the conv window of past ``x`` and the SSM state."""
 
-    window: Tensor  # (B, d_inner, d_conv - 1)
+    window: Tensor  # (B, d_conv - 1, d_inner)
     h: Tensor  # (B, d_inner, d_state), float32
 
 
@@ -129,10 +129,9 @@ class Mamba(Mixer):
         return self.use_kernel and selective_scan_fn is not None and u.is_cuda
 
     def _run(self, u: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
-        """(B, L, D) -> output, the conv inputs ``x`` (B, d_inner, L), states or None."""
+        """(B, L, D) -> output, the conv inputs ``x`` (B, L, d_inner), states or None."""
         x_in, z = self.in_proj(u).chunk(2, dim=-1)
-        x_in = x_in.transpose(1, 2)
-        x = F.silu(self.conv(x_in)).transpose(1, 2)  # (B, L, d_inner)
+        x = F.silu(self.conv(x_in))  # (B, L, d_inner)
         dt, b, c = self._ssm_inputs(x)
         states = None
         if self._kernel_path(u):
@@ -159,10 +158,10 @@ class Mamba(Mixer):
         y, x_in, states = self._run(u)
         keep = u.shape[1] if keep is None else keep
         if states is None:  # the kernel path keeps no states: rerun the scan up to keep
-            x = F.silu(self.conv(x_in[..., :keep])).transpose(1, 2)
+            x = F.silu(self.conv(x_in[:, :keep]))
             states = self._scan(x, *self._ssm_inputs(x))[1]
         h = states[:, keep - 1] if keep > 0 else u.new_zeros(u.shape[0], self.d_inner, self.d_state)
-        return y, MambaState(window=self.conv.window(x_in[..., :keep]), h=h.float())
+        return y, MambaState(window=self.conv.window(x_in[:, :keep]), h=h.float())
 
     def step(self, u_t: Tensor, state: MambaState) -> tuple[Tensor, MambaState]:
         """O(d_inner x d_state) per token: the recurrence itself."""
