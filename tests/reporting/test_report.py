@@ -108,7 +108,8 @@ def test_calibration_runs_and_invocations_are_listed(synthetic, tmp_path: Path) 
     )
     text = write_report(tmp_path).read_text()
     assert "## Calibration runs" in text
-    assert "| calib-a | layer_scan | tiny | GPT-2 | 3 | `data.GLOBALVAR_COUNT=3` |" in text
+    assert "| calib-a | layer_scan | tiny | GPT-2 | 3 | 3 | `data.GLOBALVAR_COUNT=3` |" in text
+    assert "| majority label (test_with_global) | EM (test_with_global) |" in text
     assert (
         "| `lolameme experiment run layer_scan --scale tiny` | 18 | 0 | 18 | 0 | 10.0 min |" in text
     )

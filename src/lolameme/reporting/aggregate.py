@@ -157,8 +157,13 @@ METRIC_NAMES = {
 }
 
 
-def metric_name(metric: str) -> str:
-    """``token_accuracy`` -> ``query accuracy``: the name a reader of the paper knows."""
+def metric_name(metric: str, task: str | None = None) -> str:
+    """``token_accuracy`` -> ``query accuracy``: the name a reader of the paper knows.
+
+    On MQAR an item is a whole sequence of queries, so its ``em`` is "all queries right".
+    """
+    if metric == "em" and task == "mqar":
+        return "all queries right"
     return METRIC_NAMES.get(metric, metric.replace("_", " "))
 
 

@@ -57,7 +57,7 @@ def figure_series(figure: dict[str, Any], rows: Any, spec: dict[str, Any]) -> di
                 for p in points
             ]
         panels.append({"panel": panel, "lines": lines, "baseline": baseline, "in_grid": True})
-    return {"x": axis, "points": points, "panels": panels}
+    return {"x": axis, "points": points, "panels": panels, "task": spec.get("task")}
 
 
 def _label(panel: dict[str, Any]) -> str:
@@ -109,7 +109,7 @@ def plot_figure(figure: dict[str, Any], series: dict[str, Any], path: Path) -> P
             [p["label"] for p in points], rotation=30 if not numeric else 0, fontsize=8
         )
         ax.set_xlabel(series["x"].get("label") or series["x"]["name"])
-        ax.set_ylabel(metric_name(item["panel"].get("metric", "em")))
+        ax.set_ylabel(metric_name(item["panel"].get("metric", "em"), series.get("task")))
         ax.set_title(_label(item["panel"]), fontsize=10)
         if not item["in_grid"]:
             ax.text(
@@ -125,9 +125,7 @@ def plot_figure(figure: dict[str, Any], series: dict[str, Any], path: Path) -> P
     labelled = [ax for ax in axes[0] if ax.get_legend_handles_labels()[0]]
     if labelled:  # the first panel with lines (a panel of a partial grid may be empty)
         labelled[0].legend(fontsize=8)
-    for ax, item in zip(axes[0], panels, strict=True):
-        if item["in_grid"]:  # one y scale for the drawn panels, so heights compare
-            ax.set_ylim(*_shared_ylim(axes[0], panels))
+    _share_scales(axes[0], panels)
     # wrapped to the figure's width: a one-panel figure is narrower than most titles
     fig.suptitle(textwrap.fill(figure["title"], width=48 * len(panels)), fontsize=11)
     fig.tight_layout()
@@ -137,12 +135,23 @@ def plot_figure(figure: dict[str, Any], series: dict[str, Any], path: Path) -> P
     return path
 
 
-def _shared_ylim(axes: Any, panels: list[dict[str, Any]]) -> tuple[float, float]:
-    lows, highs = zip(
-        *(ax.get_ylim() for ax, item in zip(axes, panels, strict=True) if item["in_grid"]),
-        strict=True,
-    )
-    return min(lows), max(highs)
+def _share_scales(axes: Any, panels: list[dict[str, Any]]) -> None:
+    """Panels of one metric share their y range (so heights compare across panels, as in
+    zoology's Figure 2), and an empty panel takes the drawn panels' x range."""
+    pairs = list(zip(axes, panels, strict=True))
+    drawn_axes = [ax for ax, item in pairs if item["in_grid"]]
+    if not drawn_axes:
+        return
+    for metric in {item["panel"].get("metric", "em") for _, item in pairs}:
+        group = [(ax, item) for ax, item in pairs if item["panel"].get("metric", "em") == metric]
+        limits = [ax.get_ylim() for ax, item in group if item["in_grid"]]
+        if not limits:
+            continue
+        for ax, _ in group:
+            ax.set_ylim(min(lo for lo, _ in limits), max(hi for _, hi in limits))
+    for ax, item in pairs:
+        if not item["in_grid"]:
+            ax.set_xlim(*drawn_axes[0].get_xlim())
 
 
 def series_markdown(series: dict[str, Any]) -> str:
