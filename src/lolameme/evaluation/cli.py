@@ -30,7 +30,7 @@ def format_table(report: dict[str, Any]) -> str:
 def eval_command(
     run: Path = typer.Argument(..., help="Run directory written by 'lolameme train'."),
     split: list[str] | None = typer.Option(
-        None, "--split", help="Split to evaluate (repeatable). [every non-train split]"
+        None, "--split", help="Split to evaluate (repeatable).  [default: every non-train split]"
     ),
     limit: int | None = typer.Option(None, min=1, help="First N items of each split."),
     batch_size: int = typer.Option(256, min=1, help="Prompts decoded together."),

@@ -64,11 +64,21 @@ def list_command(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    typer.echo(f"{'experiment':<22} {'paper':<20} " + " ".join(f"{s:>6}" for s in SCALES))
+    # widths from the content, the free-length reference last: no column can overflow
+    name_width = max(len("experiment"), *(len(r["name"]) for r in rows))
+    counts = {s: max(len(s), *(len(str(r["cells"].get(s, "-"))) for r in rows)) for s in SCALES}
+    typer.echo(
+        f"{'experiment':<{name_width}}  "
+        + "  ".join(f"{s:>{w}}" for s, w in counts.items())
+        + "  reference"
+    )
     for row in rows:
-        counts = " ".join(f"{row['cells'].get(s, '-'):>6}" for s in SCALES)
-        typer.echo(f"{row['name']:<22} {row['paper']:<20} {counts}")
-    typer.echo("(cells = models x data settings x seeds; run one with 'lolameme experiment run')")
+        cells = "  ".join(f"{row['cells'].get(s, '-')!s:>{w}}" for s, w in counts.items())
+        typer.echo(f"{row['name']:<{name_width}}  {cells}  {row['paper']}")
+    typer.echo(
+        "(smoke/tiny/paper: cells per scale = models x data settings x seeds; "
+        "'lolameme experiment show NAME' for one)"
+    )
 
 
 @experiment_app.command("show")

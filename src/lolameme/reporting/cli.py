@@ -14,8 +14,7 @@ def report_command(
     tag: str | None = typer.Option(
         None,
         help="Tag whose cells fill the tables ('' for untagged cells); the others are listed "
-        "as calibration runs.",
-        show_default="the latest tag that covers the grid",
+        "as calibration runs.  [default: the latest tag that covers the grid]",
     ),
 ) -> None:
     """Write DIR/report.md, DIR/report.json and DIR/figures/*.png from DIR's result files."""
