@@ -264,3 +264,26 @@ def test_resume_with_a_foreign_tokenizer_is_one_error(
     train_char(["only these letters"]).save(out / "tokenizer.json")
     code, err = _cli(["train", "--out", str(out), "--resume", "-q"], capsys)
     assert code != 0 and err.startswith("error: tokenizer/vocab mismatch") and "\n" not in err
+
+
+def test_progress_bar_shows_the_latest_eval_em(
+    copy_dataset: Callable, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = train(_config(copy_dataset(128, 16), tmp_path / "run"), progress=True)
+    bar = capsys.readouterr().err
+    last = [e for e in _events(run) if e["type"] == "eval"][-1]["splits"]["test"]["em"]
+    assert f"em={last:.3f}" in bar and "loss=" in bar
+
+
+def test_eval_postfix_names_each_split_briefly() -> None:
+    splits = {
+        "test_with_global": {"em": 0.2134},
+        "test_without_global": {"em": 0.15},
+        "test": {"em": 1.0},
+        "other": {"loss": 2.0},  # no em: not shown
+    }
+    assert trainer_module.eval_postfix(splits) == {
+        "em_with": "0.213",
+        "em_without": "0.150",
+        "em": "1.000",
+    }

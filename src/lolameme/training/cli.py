@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from lolameme._threads import threads_help
 from lolameme.errors import ConfigError
 
 
@@ -66,7 +67,9 @@ def train_command(
         None, help="Steps between checkpoints.  [default: --eval-every]"
     ),
     log_every: int | None = typer.Option(None, help="Steps between metrics lines.  [default: 10]"),
-    threads: int | None = typer.Option(None, help="torch CPU threads."),
+    threads: int | None = typer.Option(
+        None, help=threads_help(int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run in --out."),
     tensorboard: bool = typer.Option(False, "--tensorboard", help="Also log to TensorBoard."),
