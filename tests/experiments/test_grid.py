@@ -76,6 +76,8 @@ def test_fingerprint_follows_settings_that_change_numbers() -> None:
     assert base.fingerprint != more_steps.fingerprint
     assert base.fingerprint != other_seed.fingerprint
     assert base.fingerprint == expand(spec, "tiny", models=["gpt2"], seeds=[0])[0].fingerprint
+    logged = with_sets(spec, "tiny", parse_sets(["train.tensorboard=true", "train.wandb=true"]))
+    assert base.fingerprint == expand(logged, "tiny", models=["gpt2"], seeds=[0])[0].fingerprint
 
 
 def test_override_precedence_spec_then_scale_then_axis_point() -> None:

@@ -73,7 +73,21 @@ def train_command(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run in --out."),
     tensorboard: bool = typer.Option(False, "--tensorboard", help="Also log to TensorBoard."),
-    wandb: bool = typer.Option(False, "--wandb", help="Also log to Weights & Biases."),
+    wandb: bool = typer.Option(
+        False, "--wandb", help="Also log to Weights & Biases (WANDB_MODE=offline: no account)."
+    ),
+    wandb_project: str | None = typer.Option(
+        None, help="wandb project.  [default: $WANDB_PROJECT, else lolameme]"
+    ),
+    wandb_name: str | None = typer.Option(
+        None, help="wandb run name.  [default: $WANDB_NAME, else the --out folder's name]"
+    ),
+    wandb_group: str | None = typer.Option(
+        None, help="wandb group (e.g. one per experiment).  [default: $WANDB_RUN_GROUP]"
+    ),
+    wandb_entity: str | None = typer.Option(
+        None, help="wandb team or user.  [default: $WANDB_ENTITY, else your default]"
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Train a model spec on a generated data set; writes checkpoints and metrics to --out."""

@@ -240,6 +240,12 @@ class _Run:
             enabled=dist.is_main,
             tensorboard_dir=self.out / "tensorboard" if config.tensorboard else None,
             wandb_config=config.to_json() if config.wandb else None,
+            wandb_run={
+                "project": config.wandb_project,
+                "name": config.wandb_name,
+                "group": config.wandb_group,
+                "entity": config.wandb_entity,
+            },
         )
         model = self.model
         if dist.enabled:
