@@ -120,7 +120,11 @@ def run_command(
     out: Path = typer.Option(..., "--out", "-o", help="Output directory (results, runs, data)."),
     engine: str = typer.Option("local", "--engine", help="local (process pool) or ray."),
     workers: int = typer.Option(
-        1, "--workers", "-w", help="Cells at once (local: processes; ray: 0 = no cap)."
+        1,
+        "--workers",
+        "-w",
+        help="Cells at once (local: processes, each with idle cores / N torch threads, at "
+        "least 1; ray: 0 = no cap).",
     ),
     models: str = typer.Option(
         None,
