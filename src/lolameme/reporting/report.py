@@ -265,7 +265,7 @@ def calibration_section(
         main.get((e, s), "") == t
         for e, s, t in zip(frame["experiment"], frame["scale"], tags, strict=True)
     ]
-    tagged = frame[~pd_series(in_tables, frame.index) & (frame["status"] == OK)]
+    tagged = frame[~_mask(in_tables, frame.index) & (frame["status"] == OK)]
     if tagged.empty:
         return "", []
     em_cols = sorted(
@@ -363,7 +363,8 @@ def failures_section(frame: Any) -> str:
     return "\n".join(md)
 
 
-def pd_series(values: list[bool], index: Any) -> Any:
+def _mask(values: list[bool], index: Any) -> Any:
+    """A boolean pandas Series over ``index`` (pandas is imported by the caller's frame)."""
     import pandas as pd
 
     return pd.Series(values, index=index, dtype=bool)
