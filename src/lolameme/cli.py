@@ -9,10 +9,13 @@ the command functions, so ``lolameme exec`` starts in a fraction of a second.
 from __future__ import annotations
 
 import importlib
+import re
 import sys
+from typing import Any
 
 import click
 import typer
+from typer.core import TyperCommand
 
 from lolameme import __version__
 from lolameme.errors import LolamemeError, format_validation_error
@@ -21,7 +24,7 @@ app = typer.Typer(
     name="lolameme",
     help="LOLAMEME: synthetic languages for measuring language-model architectures.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help texts are plain: "[tiny]" marks a default, not a style
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -54,9 +57,39 @@ def _root(
     """LOLAMEME: synthetic languages for measuring language-model architectures."""
 
 
+class _Command(TyperCommand):
+    """A command whose usage line names arguments the Unix way: ``lolameme eval RUN``.
+
+    typer writes a required argument as ``{run}``, which reads like a template.
+    """
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [_usage_piece(p) for p in super().collect_usage_pieces(ctx)]
+
+
+def _usage_piece(piece: str) -> str:
+    """``{run}`` -> ``RUN`` and ``[program]`` -> ``[PROGRAM]``; ``[OPTIONS]`` is kept."""
+    match = re.fullmatch(r"([{\[])([A-Za-z_]+)([}\]])(\.\.\.)?", piece)
+    if not match:
+        return piece
+    name = match[2].upper() + (match[4] or "")
+    return name if match[1] == "{" else f"[{name}]"
+
+
+def _use_command_class(typer_app: typer.Typer) -> None:
+    """Give every command of ``typer_app`` and its sub-apps the :class:`_Command` class."""
+    for info in typer_app.registered_commands:
+        if info.cls in (None, TyperCommand):  # not a command with its own class
+            info.cls = _Command
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _use_command_class(group.typer_instance)
+
+
 def _register_all() -> None:
     for name in _COMMAND_MODULES:
         importlib.import_module(name).register(app)
+    _use_command_class(app)
 
 
 _register_all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,33 @@ def test_non_empty_directory_needs_overwrite(capsys, tmp_path: Path) -> None:
         capsys, "generate", "--preset", "tiny", "--out", str(out), *SMALL, "--overwrite"
     )
     assert code == 0 and (out / "manifest.json").exists() and not (out / "keep.txt").exists()
+
+
+def test_token_items_show_each_target_under_its_input() -> None:
+    from lolameme.data.cli import format_token_item
+
+    inputs = [1, 21, 2, 28, 7, 2, 100]
+    targets = [-100, -100, -100, -100, 21, 28, -100]
+    text = format_token_item(inputs, targets, width=30)
+    lines = [x for x in text.splitlines() if x.strip()]
+    rows = {x.split()[0]: x for x in lines if x.split()[0] in ("pos", "input", "target")}
+    assert set(rows) == {"pos", "input", "target"}
+    blocks = [lines[i : i + 3] for i in range(0, len(lines) - 1, 3)]
+    assert len(blocks) == 2  # 7 columns of 4 characters do not fit 30: the item wraps
+    seen = []
+    for pos, inp, tgt in blocks:
+        # every column ends at the same character in the three rows
+        ends = [m.end() for m in re.finditer(r"\S+", pos)][1:]
+        assert ends == [m.end() for m in re.finditer(r"\S+", inp)][1:]
+        assert ends == [m.end() for m in re.finditer(r"\S+", tgt)][1:]
+        seen += list(zip(inp.split()[1:], tgt.split()[1:], strict=True))
+    assert seen == [
+        ("1", "."),
+        ("21", "."),
+        ("2", "."),
+        ("28", "."),
+        ("7", "21"),
+        ("2", "28"),
+        ("100", "."),
+    ]
+    assert lines[-1].strip() == "(7 tokens, 2 with a target)"

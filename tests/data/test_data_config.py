@@ -55,7 +55,7 @@ def test_the_papers_baseconfig_validates_and_is_the_default() -> None:
     assert (config.latent_a_end, config.latent_b_end) == (23, 26)
     latent = latent_config(config)
     assert latent.modification("A").apply(5) == 10 and latent.modification("B").apply(5) == 2
-    # C is empty in the base config, so its share goes to B (LANGUAGE.md section 3).
+    # C is empty in the base config, so its share goes to B (docs/languages.md section 3).
     assert type_weights(config) == pytest.approx((0.3, 0.7, 0.0))
 
 

@@ -77,7 +77,7 @@ def test_operator_lists_restrict_the_operators(build) -> None:
 
 @knob("grouping_lola", "grouping_meme", "case_lola", "case_meme")
 def test_grouping_and_case_are_the_languages_own(build) -> None:
-    # Fixed by LANGUAGE.md: the paper's values validate, anything else is refused.
+    # Fixed by the spec (docs/languages.md): the paper's values validate, anything else is refused.
     task = get_task("lolameme")
     for key, bad in (("GROUPING.LOLA", ["{", "}"]), ("GROUPING.MEME", ["(", ")"])):
         with pytest.raises(ConfigError):

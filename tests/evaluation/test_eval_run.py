@@ -39,6 +39,18 @@ def test_eval_writes_predictions_and_breakdowns(
     table = capsys.readouterr().out
     assert "test_a" in table and "test_b" in table and "EM" in table
     report = json.loads((run / "eval.json").read_text())
+    # under the table: the majority-label floor on the same items, the first breakdown,
+    # and where the others are
+    train_labels = pd.read_parquet(next((data / "data").glob("train-*.parquet")))["label"]
+    top = train_labels.astype(str).value_counts().index[0]
+    for split in ("test_a", "test_b"):
+        frame = pd.read_parquet(run / f"predictions-{split}.parquet")
+        floor = float((frame["label"].astype(str) == top).mean())
+        assert report["splits"][split]["baseline"] == pytest.approx(floor)
+        assert f"{split} {floor:.3f}" in table
+    assert "majority label (always the most common training label): " in table
+    assert "test_a EM by negative: " in table  # the one field with two values here
+    assert f"{run / 'eval.json'} ('by' of each split)" in table
     assert report["step"] == 8 and set(report["splits"]) == {"test_a", "test_b"}
     for split in ("test_a", "test_b"):
         summary = report["splits"][split]

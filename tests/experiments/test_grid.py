@@ -80,6 +80,8 @@ def test_fingerprint_follows_settings_that_change_numbers() -> None:
         base.fingerprint
         == expand(spec.at("tiny"), Selection(models=["gpt2"], seeds=[0]))[0].fingerprint
     )
+    logged = with_sets(spec.at("tiny"), parse_sets(["train.tensorboard=true", "train.wandb=true"]))
+    assert base.fingerprint == expand(logged, Selection(models=["gpt2"], seeds=[0]))[0].fingerprint
 
 
 def test_override_precedence_spec_then_scale_then_axis_point() -> None:

@@ -1,4 +1,4 @@
-"""Interpreter semantics (LANGUAGE.md section 3), checked against a Python oracle."""
+"""Interpreter semantics (docs/languages.md section 3), checked against a Python oracle."""
 
 from __future__ import annotations
 

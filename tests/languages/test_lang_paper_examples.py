@@ -7,7 +7,7 @@ The strings are copied from Appendix B with the PDF's line-wrap breaks removed (
 its own programs (B.2's first program copies 98 + 26 and prints it, yet is labelled 94),
 and most of them depend on global values the paper does not list.
 
-The expected values below were worked out by hand from LANGUAGE.md section 3 (working in
+The expected values below were worked out by hand from docs/languages.md section 3 (working in
 the comments): with latent types on, an operand starting with a-w is doubled and one
 starting with x-z is floor-halved; copies and prints use the stored value.
 """

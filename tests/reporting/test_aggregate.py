@@ -13,6 +13,7 @@ from lolameme.reporting.aggregate import (
     Stat,
     compare,
     display_name,
+    name_footnote,
     select_best,
     summarize,
     where,
@@ -67,9 +68,15 @@ def test_select_best_keeps_the_best_lr_per_model_and_setting() -> None:
 
 
 def test_display_names_follow_the_paper() -> None:
-    assert [display_name(m) for m in ("gpt2", "hyena", "thex-13", "hyena*2,attention")] == [
+    names = ("gpt2", "hyena", "thex-13", "hyena*2,attention", "attention@{width}*2")
+    assert [display_name(m) for m in names] == [
         "GPT-2",
         "Hyena",
         "THEX-13",
-        "hyena*2,attention",
+        "Hyena ×2 + Attention",
+        "Attention ×2",
     ]
+    spec = "base_conv@64*2,sparse_attention@64,base_conv@64"
+    assert display_name(spec) == "BaseConv ×2 + Sparse attention + BaseConv"
+    assert display_name("mystery@64") == "mystery@64"  # unknown mixer: the spec as written
+    assert name_footnote(["gpt2", spec]) == f"BaseConv ×2 + Sparse attention + BaseConv = `{spec}`"

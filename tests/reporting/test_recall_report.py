@@ -40,7 +40,7 @@ def test_gap_share_is_computed_from_the_means() -> None:
     v = _gap({HIGH: [0.99, 0.97], LOW: [0.10, 0.12], HYBRID: [0.96, 0.94]})
     # (0.95 - 0.11) / (0.98 - 0.11) = 0.9655
     assert v["answer"] == "yes" and "closes 96.6% of the gap" in v["evidence"][0]
-    assert "base_conv*2 0.1100 (0.0141), attention*2 0.9800 (0.0141)" in v["evidence"][0]
+    assert "BaseConv ×2 0.1100 (0.0141), Attention ×2 0.9800 (0.0141)" in v["evidence"][0]
     v = _gap({HIGH: [0.99, 0.97], LOW: [0.10, 0.12], HYBRID: [0.50, 0.52]})
     assert v["answer"] == "no" and "closes 46.0% of the gap" in v["evidence"][0]
     v = _gap({HIGH: [0.99, 0.97], LOW: [0.10, 0.12], HYBRID: [0.50, 0.52]}, closes=0.4)

@@ -108,7 +108,8 @@ def test_calibration_runs_and_invocations_are_listed(synthetic, tmp_path: Path) 
     )
     text = write_report(tmp_path).read_text()
     assert "## Calibration runs" in text
-    assert "| calib-a | layer_scan | tiny | GPT-2 | 3 | `data.GLOBALVAR_COUNT=3` |" in text
+    assert "| calib-a | layer_scan | tiny | GPT-2 | 3 | 3 | `data.GLOBALVAR_COUNT=3` |" in text
+    assert "| majority label (test_with_global) | EM (test_with_global) |" in text
     assert (
         "| `lolameme experiment run layer_scan --scale tiny` | 18 | 0 | 18 | 0 | 10.0 min |" in text
     )
@@ -158,14 +159,78 @@ def test_mqar_accuracy_vs_width_keeps_the_best_lr_and_judges_each_width(
     text = write_report(tmp_path).read_text()
     assert "![accuracy_vs_width](figures/mqar--tiny--accuracy_vs_width.png)" in text
     assert (tmp_path / "figures" / "mqar--tiny--accuracy_vs_width.png").stat().st_size > 0
-    assert "| attention@{width}*2 | 0.9800 | 0.9800 |" in text  # widths 64, 128: best lr
-    assert "| base_conv@{width}*2 | 0.1640 | 0.2280 |" in text
+    assert "| Attention ×2 | 0.9800 | 0.9800 |" in text  # widths 64, 128: best lr
+    assert "| BaseConv ×2 | 0.1640 | 0.2280 |" in text
+    assert "Attention ×2 = `attention@{width}*2`" in text  # the spec behind the name
+    assert "exact match" not in text.split("### Exact match")[0]  # MQAR: query accuracy
     fig = json.loads((tmp_path / "report.json").read_text())["experiments"][0]["figures"][0]
     assert [p["value"] for p in fig["points"]] == [64, 128]
-    # the tiny grid has seq_len 64 only: the spec's 128 and 256 panels are left out
-    assert [p["where"] for p in fig["panels"]] == [{"seq_len": 64}]
-    assert "seq_len 128" not in text
+    # the tiny grid has seq_len 64 only: the 128 and 256 panels are kept, marked empty
+    assert [(p["where"], p["in_grid"]) for p in fig["panels"]] == [
+        ({"seq_len": 64}, True),
+        ({"seq_len": 128}, False),
+        ({"seq_len": 256}, False),
+    ]
+    assert "*seq_len 128, 8 pairs*: not in this scale's grid." in text
     line = next(x for x in text.splitlines() if "sparse-attention hybrid close" in x)
     # (0.95 - 0.164) / (0.98 - 0.164) at width 64
     assert "[width=64, seq_len=64] " in line and "closes 96.3% of the gap" in line
     assert "[width=128, seq_len=64] " in line and "**yes**" in line
+
+
+def test_cells_count_every_seed_that_ran(synthetic, tmp_path: Path) -> None:
+    """A spec saved by a ``--seeds 0`` run, then ``--seeds 1,2`` runs: 33 of 33, not 33 of 11."""
+    synthetic(tmp_path, "thex_variations", _em)
+    path = tmp_path / "specs" / "thex_variations--tiny.json"
+    spec = json.loads(path.read_text())
+    path.write_text(json.dumps({**spec, "seeds": [0]}))
+    text = write_report(tmp_path).read_text()
+    assert "33 of 33 cells finished" in text and "partial grid" not in text
+
+
+def _tagged(tmp_path: Path, synthetic, tag: str, em, when: str, **kwargs) -> None:
+    """Cells of ``tag`` that finished at ``when`` (ISO time)."""
+    import pandas as pd
+
+    synthetic(tmp_path, "thex_variations", em, tag=tag, **kwargs)
+    frame = pd.read_parquet(tmp_path / "results.parquet")
+    frame.loc[frame["tag"] == tag, "finished_at"] = when
+    frame.to_parquet(tmp_path / "results.parquet", index=False)
+
+
+def test_latest_complete_tag_fills_the_tables(synthetic, tmp_path: Path) -> None:
+    first = lambda m, s, c, sp: 0.10 + (0.1 if m == "hyena" else 0)  # noqa: E731
+    second = lambda m, s, c, sp: 0.30 + (0.1 if m == "hyena" else 0)  # noqa: E731
+    _tagged(tmp_path, synthetic, "", first, "2026-01-01T00:00:00+00:00")
+    _tagged(tmp_path, synthetic, "steps2000", second, "2026-01-02T00:00:00+00:00")
+    # the latest tag, but partial: it must not replace a complete grid
+    _tagged(tmp_path, synthetic, "probe", first, "2026-01-03T00:00:00+00:00", models=["gpt2"])
+    text = write_report(tmp_path).read_text()
+    assert "(tag `steps2000`); 33 of 33 cells finished" in text
+    assert "| Hyena | 0.4000 (0.0000) | 0.1432 (0.0037) |" in text  # ours beside the paper's
+    assert "| (untagged) | thex_variations | tiny | Hyena | 3 |" in text  # under calibration
+    assert "| probe | thex_variations | tiny | GPT-2 | 3 |" in text
+    text = write_report(tmp_path, tag="").read_text()
+    assert "| Hyena | 0.2000 (0.0000) | 0.1432 (0.0037) |" in text
+    assert "| steps2000 | thex_variations | tiny | Hyena | 3 |" in text
+
+
+def test_unknown_tag_is_one_clear_error(synthetic, tmp_path: Path, capsys) -> None:
+    synthetic(tmp_path, "layer_scan", _em)
+    with pytest.raises(SystemExit):
+        main(["report", str(tmp_path), "--tag", "nope"])
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: no finished cells of layer_scan (tiny) have tag 'nope'")
+
+
+def test_breakdown_survives_a_copy_without_runs(synthetic, tmp_path: Path) -> None:
+    """A committed results directory keeps results.parquet and report.json, not runs/."""
+    import shutil
+
+    synthetic(tmp_path, "thex_variations", _em)
+    before = write_report(tmp_path).read_text()
+    table = before.split("<details><summary>tables</summary>")[1]
+    shutil.rmtree(tmp_path / "runs")
+    after = write_report(tmp_path).read_text()
+    assert "Kept from the previous `report.json`" in after
+    assert after.split("<details><summary>tables</summary>")[1] == table

@@ -109,7 +109,9 @@ def test_claims_over_settings_combine_per_setting(synthetic, tmp_path: Path) -> 
 
 def test_missing_models_give_no_data(synthetic, tmp_path: Path) -> None:
     synthetic(tmp_path, "thex_variations", _thex(0.3, 0.05, 0.2, 0.0), models=["hyena"])
-    assert _verdicts(tmp_path, "thex_variations")["hyena_beats_gpt2"]["answer"] == "no data"
+    v = _verdicts(tmp_path, "thex_variations")["hyena_beats_gpt2"]
+    assert v["answer"] == "no data"
+    assert "**no data**: no finished cells to compare (needs Hyena, GPT-2)." in v["line"]
 
 
 @pytest.mark.parametrize("scale_seeds", [1])

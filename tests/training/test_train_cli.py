@@ -1,7 +1,7 @@
 """``lolameme train --help`` states TrainConfig's defaults, not numbers of its own.
 
 The command's options default to None (only typed flags are passed on), so their help
-texts name the default in brackets; importing TrainConfig there would load pydantic on
+texts name the default as ``[default: X]``; importing TrainConfig there would load pydantic on
 every ``lolameme`` start. This test keeps the two from drifting apart instead.
 """
 
@@ -28,7 +28,7 @@ def _same(stated: str, default: object) -> bool:
 def test_help_defaults_are_train_config_defaults() -> None:
     checked = []
     for name, parameter in inspect.signature(train_command).parameters.items():
-        found = re.search(r"\[([^\]]+)\]$", parameter.default.help or "")
+        found = re.search(r"\[default: ([^\]]+)\]$", parameter.default.help or "")
         field = TrainConfig.model_fields.get(name)
         if found is None or field is None or field.default is None:
             continue  # no stated default, or one computed at run time ("5% of steps")

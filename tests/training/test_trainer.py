@@ -241,7 +241,38 @@ def test_optional_loggers(
         main(args)
         assert any((out / "tensorboard").iterdir())
     else:
-        pytest.skip("wandb is installed; a real wandb run needs an account or offline mode")
+        pytest.skip("wandb is installed: test_wandb_offline_run runs it")
+
+
+def test_wandb_offline_run(
+    copy_dataset: Callable, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The success path without an account: WANDB_MODE=offline writes the run to RUN/wandb,
+    named by the flags (the project from the environment, as wandb's own variable)."""
+    pytest.importorskip("wandb")
+    from lolameme.training.metrics_log import MetricsLog
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.setenv("WANDB_PROJECT", "from-env")
+    names: dict[str, str] = {}
+    real_init = MetricsLog.__init__
+
+    def spy(self: MetricsLog, *args: object, **kwargs: object) -> None:
+        real_init(self, *args, **kwargs)
+        if self._wandb is not None:
+            run = self._wandb
+            names.update(project=run.project, name=run.name, group=run.group)
+
+    monkeypatch.setattr(MetricsLog, "__init__", spy)
+    out = tmp_path / "run"
+    args = ["--wandb", "--wandb-name", "gpt2-seed0", "--wandb-group", "thex"]
+    main(_train_args(copy_dataset(64, 8), out, *MODEL, *args))
+    assert names == {"project": "from-env", "name": "gpt2-seed0", "group": "thex"}
+    runs = list((out / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and any(runs[0].glob("*.wandb"))  # the logged history
+    saved = json.loads((out / "run.json").read_text())["config"]
+    assert saved["wandb_group"] == "thex" and saved["wandb_project"] is None
 
 
 def test_overwrite_replaces_a_run_only_once_the_new_one_can_start(
@@ -270,3 +301,26 @@ def test_resume_with_a_foreign_tokenizer_is_one_error(
     train_char(["only these letters"]).save(out / "tokenizer.json")
     code, err = _cli(["train", "--out", str(out), "--resume", "-q"], capsys)
     assert code != 0 and err.startswith("error: tokenizer/vocab mismatch") and "\n" not in err
+
+
+def test_progress_bar_shows_the_latest_eval_em(
+    copy_dataset: Callable, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = train(_config(copy_dataset(128, 16), tmp_path / "run"), progress=True)
+    bar = capsys.readouterr().err
+    last = [e for e in _events(run) if e["type"] == "eval"][-1]["splits"]["test"]["em"]
+    assert f"em={last:.3f}" in bar and "loss=" in bar
+
+
+def test_eval_postfix_names_each_split_briefly() -> None:
+    splits = {
+        "test_with_global": {"em": 0.2134},
+        "test_without_global": {"em": 0.15},
+        "test": {"em": 1.0},
+        "other": {"loss": 2.0},  # no em: not shown
+    }
+    assert trainer_module.eval_postfix(splits) == {
+        "em_with": "0.213",
+        "em_without": "0.150",
+        "em": "1.000",
+    }

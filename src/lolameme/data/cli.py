@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -22,7 +23,7 @@ data_app = typer.Typer(
 def generate_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Directory to create (must be empty)."),
     preset: str = typer.Option(
-        None, "--preset", "-p", help="Preset (default: the task's; see 'lolameme data presets')."
+        None, "--preset", "-p", help="Preset (see 'lolameme data presets').  [default: the task's]"
     ),
     task: str = typer.Option("lolameme", "--task", help="lolameme, listops or mqar."),
     overrides: list[str] = typer.Option(
@@ -31,10 +32,8 @@ def generate_cmd(
         help="Override one knob: KEY=VALUE (paper keys accepted; VALUE parsed as JSON "
         "when it can be). Repeatable.",
     ),
-    seed: int = typer.Option(None, "--seed", help="Random seed (default: the config's)."),
-    workers: int = typer.Option(
-        0, "--workers", "-w", help="Processes to use (default: all cores)."
-    ),
+    seed: int = typer.Option(None, "--seed", help="Random seed.  [default: the preset's]"),
+    workers: int = typer.Option(0, "--workers", "-w", help="Processes to use; 0: all cores."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty --out."),
 ) -> None:
     """Generate a data set: every split as Parquet shards, plus config, globals, manifest."""
@@ -87,6 +86,9 @@ def show_cmd(
                 return
             if "program" in row:
                 typer.echo(f"{row['program']}  ->  {row['label']}")
+            elif "inputs" in row and "targets" in row:
+                typer.echo(f"item {shown}:")
+                typer.echo(format_token_item(_plain(row["inputs"]), _plain(row["targets"])))
             else:
                 typer.echo(json.dumps({k: _plain(v) for k, v in row.items()}))
             shown += 1
@@ -95,6 +97,31 @@ def show_cmd(
 def _plain(value: object) -> object:
     tolist = getattr(value, "tolist", None)
     return tolist() if callable(tolist) else value
+
+
+def format_token_item(inputs: Any, targets: Any, width: int = 96, ignore: int = -100) -> str:
+    """A token-level item (MQAR) as aligned rows: position, input, target ('.' = no target).
+
+    Each target sits under the input it is predicted at, so a query key and the value it
+    must recall read in one column; long sequences wrap into blocks of ``width`` columns.
+    """
+    cells = [
+        (str(i), str(x), "." if y == ignore else str(y))
+        for i, (x, y) in enumerate(zip(inputs, targets, strict=True))
+    ]
+    col = max(len(c) for cell in cells for c in cell) + 1
+    per_block = max(1, (width - 8) // col)
+    blocks = []
+    for start in range(0, len(cells), per_block):
+        chunk = cells[start : start + per_block]
+        blocks.append(
+            "\n".join(
+                f"  {name:<7}" + "".join(cell[k].rjust(col) for cell in chunk)
+                for k, name in enumerate(("pos", "input", "target"))
+            )
+        )
+    queries = sum(1 for y in targets if y != ignore)
+    return "\n\n".join(blocks) + f"\n  ({len(cells)} tokens, {queries} with a target)"
 
 
 @data_app.command("verify")

@@ -8,6 +8,8 @@ from typing import Any
 
 import typer
 
+from lolameme._threads import threads_help
+
 
 def format_table(report: dict[str, Any]) -> str:
     """A plain-text table: one row per split with n, EM and loss."""
@@ -27,10 +29,58 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# The item metadata whose EM breakdown is printed first: the paper's language features.
+PREFERRED = (
+    "dependency_depth",
+    "globals_used",
+    "noise_statements",
+    "latent_mods",
+    "max_depth",
+    "n_statements",
+)
+
+
+def format_notes(report: dict[str, Any], run: Path, top: int = 6) -> str:
+    """What goes under the table: the majority-label baseline per split, the first
+    breakdown of each split (EM by the first metadata field), and where the rest is."""
+    lines = []
+    floors = [
+        f"{split} {s['baseline']:.3f}"
+        for split, s in report["splits"].items()
+        if s.get("baseline") is not None
+    ]
+    if floors:
+        lines.append("majority label (always the most common training label): " + ", ".join(floors))
+    for split, s in report["splits"].items():
+        by = s.get("by") or {}
+        order = [f for f in PREFERRED if f in by] + sorted(set(by) - set(PREFERRED))
+        field = next((f for f in order if len(by[f] or {}) > 1), None)
+        if field is None:
+            continue
+        values = sorted(by[field].items(), key=lambda kv: _numeric_first(kv[0]))
+        shown = ", ".join(f"{v}: {x['em']:.3f} (n={x['n']})" for v, x in values[:top])
+        more = f", ... {len(values) - top} more" if len(values) > top else ""
+        lines.append(f"{split} EM by {field}: {shown}{more}")
+    fields = sorted({f for s in report["splits"].values() for f in (s.get("by") or {})})
+    if fields:
+        lines.append(
+            f"breakdowns by {', '.join(fields)}: {run / 'eval.json'} ('by' of each split); "
+            f"every item: {run}/predictions-SPLIT.parquet"
+        )
+    return "\n".join(lines)
+
+
+def _numeric_first(value: str) -> tuple[int, float | str]:
+    try:
+        return (0, float(value))
+    except ValueError:
+        return (1, value)
+
+
 def eval_command(
     run: Path = typer.Argument(..., help="Run directory written by 'lolameme train'."),
     split: list[str] | None = typer.Option(
-        None, "--split", help="Split to evaluate (repeatable). [every non-train split]"
+        None, "--split", help="Split to evaluate (repeatable).  [default: every non-train split]"
     ),
     limit: int | None = typer.Option(None, min=1, help="First N items of each split."),
     batch_size: int = typer.Option(256, min=1, help="Prompts decoded together."),
@@ -38,7 +88,7 @@ def eval_command(
     data: Path | None = typer.Option(
         None, help="Evaluate on this data set instead of the run's own."
     ),
-    threads: int | None = typer.Option(None, min=1, help="torch CPU threads."),
+    threads: int | None = typer.Option(None, min=1, help=threads_help()),
     as_json: bool = typer.Option(False, "--json", help="Print eval.json instead of a table."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -60,6 +110,9 @@ def eval_command(
     else:
         typer.echo(f"{report['model']} at step {report['step']} ({run})")
         typer.echo(format_table(report))
+        notes = format_notes(report, run)
+        if notes:
+            typer.echo(notes)
 
 
 def register(app: typer.Typer) -> None:

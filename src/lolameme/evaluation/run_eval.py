@@ -3,7 +3,7 @@
 Writes ``RUN/predictions-SPLIT.parquet`` per split and ``RUN/eval.json``::
 
     {"run": ..., "step": 1200, "format": "text", "data": {...},
-     "splits": {"test_with_global": {"n", "em", "loss", "answer_loss", "limit",
+     "splits": {"test_with_global": {"n", "em", "loss", "answer_loss", "limit", "baseline",
                                      "ar_hits": {"loss", "acc", "count"}, "other": {...},
                                      "by": {"n_statements": {"1": {"n", "em"}}, ...}}}}
 
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lolameme._io import atomic_path, atomic_write_json
+from lolameme._threads import default_threads
 from lolameme.data.store import DatasetInfo, load_split, open_dataset
 from lolameme.errors import DataError
 from lolameme.evaluation.evaluate import check_fits, evaluate_frame, path_for_predictions
@@ -55,8 +56,7 @@ def evaluate_run(
     import torch
 
     previous = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads or default_threads())  # torch's one per core stalls when busy
     try:
         return _evaluate_run(run_dir, splits, limit, progress, batch_size, device, data)
     finally:
@@ -78,6 +78,7 @@ def _evaluate_run(
     for split in chosen:
         info.rows(split)  # unknown split: one error naming the available ones
     max_new = run.meta.get("max_answer_tokens")
+    top = most_common_train_label(info)
     results: dict[str, Any] = {}
     for split in chosen:
         frame = load_split(info, split)
@@ -95,6 +96,8 @@ def _evaluate_run(
             desc=split,
         )
         summary["limit"] = limit
+        if top is not None:  # the floor an EM must clear, on the same items
+            summary["baseline"] = float((frame["label"].astype(str) == top).mean())
         with atomic_path(path_for_predictions(run.path, split)) as tmp:
             predictions.to_parquet(tmp, index=False)
         results[split] = summary
@@ -109,6 +112,20 @@ def _evaluate_run(
     )
     atomic_write_json(run.path / EVAL_JSON, report)
     return report
+
+
+def most_common_train_label(info: DatasetInfo) -> str | None:
+    """The training split's most frequent label (text data sets), else ``None``.
+
+    Always answering it scores the *majority-label baseline*: with small integers one
+    label can be a sixth of a test split, so an EM means something only above it.
+    """
+    from collections import Counter
+
+    if info.format != "text" or TRAIN_SPLIT not in info.splits:
+        return None
+    labels = load_split(info, TRAIN_SPLIT, columns=["label"])["label"].astype(str)
+    return Counter(labels).most_common(1)[0][0] if len(labels) else None
 
 
 def _merge(path: Path, step: int, fingerprint: str, results: dict[str, Any]) -> dict[str, Any]:

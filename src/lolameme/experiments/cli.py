@@ -64,13 +64,23 @@ def list_command(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
+    # widths from the content, the free-length reference last: no column can overflow
+    name_width = max(len("experiment"), *(len(r["name"]) for r in rows))
+    counts = {
+        s: max(len(s), *(len(str(r["cells"].get(s, "-"))) for r in rows)) for s in EXPERIMENT_SCALES
+    }
     typer.echo(
-        f"{'experiment':<22} {'paper':<20} " + " ".join(f"{s:>6}" for s in EXPERIMENT_SCALES)
+        f"{'experiment':<{name_width}}  "
+        + "  ".join(f"{s:>{w}}" for s, w in counts.items())
+        + "  reference"
     )
     for row in rows:
-        counts = " ".join(f"{row['cells'].get(s, '-'):>6}" for s in EXPERIMENT_SCALES)
-        typer.echo(f"{row['name']:<22} {row['paper']:<20} {counts}")
-    typer.echo("(cells = models x data settings x seeds; run one with 'lolameme experiment run')")
+        cells = "  ".join(f"{row['cells'].get(s, '-')!s:>{w}}" for s, w in counts.items())
+        typer.echo(f"{row['name']:<{name_width}}  {cells}  {row['paper']}")
+    typer.echo(
+        "(smoke/tiny/paper: cells per scale = models x data settings x seeds; "
+        "'lolameme experiment show NAME' for one)"
+    )
 
 
 @experiment_app.command("show")
@@ -114,7 +124,11 @@ def run_command(
     out: Path = typer.Option(..., "--out", "-o", help="Output directory (results, runs, data)."),
     engine: str = typer.Option("local", "--engine", help="local (process pool) or ray."),
     workers: int = typer.Option(
-        1, "--workers", "-w", help="Cells at once (local: processes; ray: 0 = no cap)."
+        1,
+        "--workers",
+        "-w",
+        help="Cells at once (local: processes, each with idle cores / N torch threads, at "
+        "least 1; ray: 0 = no cap).",
     ),
     models: str = typer.Option(
         None,

@@ -5,7 +5,8 @@ in order), so the driver can record each cell the moment it is done.
 
 - ``local`` with one worker runs cells in this process (easy to debug, no pickling).
   With N workers it uses a ``spawn`` process pool; each worker limits torch to
-  ``cores // N`` threads so that N workers do not fight over the same cores.
+  ``idle cores // N`` threads (:mod:`lolameme._threads`) so that N workers do not fight
+  over the same cores.
 - ``ray`` submits each cell as a Ray task asking for the cell's ``cpus``/``gpus``, on a
   local Ray or on the cluster named by ``RAY_ADDRESS``. The output directory must then
   be on storage every node sees. Ray is an optional extra.
@@ -17,6 +18,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
+from lolameme._threads import default_threads
 from lolameme.errors import ConfigError
 
 T = TypeVar("T")
@@ -31,7 +33,8 @@ class Engine(Protocol):
 
 
 def threads_per_worker(workers: int) -> int:
-    return max(1, (os.cpu_count() or 1) // max(1, workers))
+    """torch threads for each of ``workers`` cells at once: the idle cores shared out."""
+    return default_threads(workers)
 
 
 def _limit_threads(threads: int) -> None:

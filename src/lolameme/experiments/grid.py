@@ -27,7 +27,17 @@ from lolameme.experiments.spec_loader import deep_merge
 
 SET_SECTIONS = ("data", "train", "eval", "model_scale", "seeds")
 # Training settings that bound one invocation without changing the final numbers.
-NOT_IN_FINGERPRINT = ("stop_after",)
+# Train settings that do not change a cell's numbers: stopping early, and where metrics
+# are mirrored (``--set train.tensorboard=true`` on finished cells must not rerun them).
+NOT_IN_FINGERPRINT = (
+    "stop_after",
+    "tensorboard",
+    "wandb",
+    "wandb_project",
+    "wandb_name",
+    "wandb_group",
+    "wandb_entity",
+)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 A program is a few assignments ending in a print (``a = 7;b = (a * 3);print(b)``). LoLa
 writes it with ``+ - * %``, ``( )`` and camelCase names; MeMe with ``| ! @ /``, ``{ }`` and
 snake_case names; mixed text may switch dialect at every name, operator and bracket pair.
-The normative rules are in ``LANGUAGE.md``; ``docs/languages.md`` lists our choices.
+The normative rules, and our choices where the paper is silent, are in ``docs/languages.md``.
 
 The package is the ground truth of the whole project and depends on the standard library
 only:

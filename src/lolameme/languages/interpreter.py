@@ -1,4 +1,4 @@
-"""Run a program: integer arithmetic with latent types (LANGUAGE.md section 3).
+"""Run a program: integer arithmetic with latent types (docs/languages.md section 3).
 
 The interpreter is the labeller of every data set, so it is written for speed: one pass
 over the statements, expressions walked by a small function that dispatches on the node

@@ -1,6 +1,6 @@
 """Latent types: a hidden per-variable rule the model must discover from data.
 
-Each variable's type is fixed by the first letter of its name (LANGUAGE.md section 3):
+Each variable's type is fixed by the first letter of its name (docs/languages.md section 3):
 letter index ``i`` (a=0 ... z=25) is type A when ``i < a_end``, B when
 ``a_end <= i < b_end``, C otherwise. When a variable is an operand of a binary operator
 its effective value is its type's modification applied to its stored value.
@@ -87,7 +87,7 @@ class Modification:
 class LatentConfig:
     """Type boundaries (letter indices) and the modification of each latent type.
 
-    Defaults are the base config of LANGUAGE.md: a-w type A (``*2``), x-z type B
+    Defaults are the base config of docs/languages.md: a-w type A (``*2``), x-z type B
     (``//2``), type C empty (``//2``). Modifications may be given as strings.
     """
 

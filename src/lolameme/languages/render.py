@@ -1,4 +1,4 @@
-"""Write a program as text: LoLa, MeMe, or module-mixed (LANGUAGE.md sections 1 and 4).
+"""Write a program as text: LoLa, MeMe, or module-mixed (docs/languages.md sections 1 and 4).
 
 The spacing is exactly the generator's (``a = b``, ``(x + y)``, ``;`` without a space,
 ``print(x)``), so the text a model sees is fully determined by the AST and the dialect

@@ -8,6 +8,7 @@ unknown (``nan``), and a comparison then rests on the means alone. Two numbers d
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -64,13 +65,14 @@ def compare(a: Stat, b: Stat) -> Comparison:
     return "overlap"
 
 
-def experiment_rows(frame: Any, spec: dict[str, Any]) -> Any:
-    """The finished, untagged rows of one experiment at one scale, best lr kept."""
+def experiment_rows(frame: Any, spec: dict[str, Any], tag: str = "") -> Any:
+    """The finished rows of one experiment at one scale and ``tag`` (``""``: untagged),
+    best lr kept."""
     rows = frame[
         (frame["experiment"] == spec["name"])
         & (frame["scale"] == spec["scale"])
         & (frame["status"] == OK)
-        & (frame["tag"].fillna("") == "")
+        & (frame["tag"].fillna("") == tag)
     ]
     best = spec.get("select_best")
     return select_best(rows, best, spec) if best else rows
@@ -133,11 +135,61 @@ def select_best(rows: Any, best: dict[str, Any], spec: dict[str, Any]) -> Any:
     return rows[mask]
 
 
+# Paper spellings of presets and mixers, for reports and legends.
+_NAMES = {
+    "gpt2": "GPT-2",
+    "hyena": "Hyena",
+    "base_conv": "BaseConv",
+    "attention": "Attention",
+    "sparse_attention": "Sparse attention",
+    "h3": "H3",
+    "rwkv": "RWKV",
+}
+# One item of a layer pattern, MIXER[@WIDTH][*COUNT]; WIDTH may be an axis placeholder.
+_ITEM = re.compile(r"^(?P<mixer>[a-z_][a-z0-9_]*)(?:@(?:\{\w+\}|\d+))?(?:\*(?P<count>\d+))?$")
+
+# What each metric column measures, in words (the table and figure labels say it).
+METRIC_NAMES = {
+    "em": "exact match",
+    "token_accuracy": "query accuracy",
+    "loss": "loss",
+    "final_loss": "final training loss",
+}
+
+
+def metric_name(metric: str, task: str | None = None) -> str:
+    """``token_accuracy`` -> ``query accuracy``: the name a reader of the paper knows.
+
+    On MQAR an item is a whole sequence of queries, so its ``em`` is "all queries right".
+    """
+    if metric == "em" and task == "mqar":
+        return "all queries right"
+    return METRIC_NAMES.get(metric, metric.replace("_", " "))
+
+
 def display_name(model: str) -> str:
-    """``thex-13`` -> ``THEX-13``, ``gpt2`` -> ``GPT-2``: the paper's spelling in reports."""
-    fixed = {"gpt2": "GPT-2", "hyena": "Hyena", "base_conv": "BaseConv", "attention": "Attention"}
-    if model in fixed:
-        return fixed[model]
+    """A readable model name: ``thex-13`` -> ``THEX-13``, ``gpt2`` -> ``GPT-2``, and a layer
+    pattern ``base_conv@{width}*2,sparse_attention@{width}`` -> ``BaseConv ×2 + Sparse
+    attention``.
+
+    Widths are left out (they are an axis of the grid or a footnote of the report, see
+    :func:`name_footnote`); a spec that is not a pattern of known mixers stays as written.
+    """
+    if model in _NAMES:
+        return _NAMES[model]
     if model.startswith("thex-"):
         return "THEX-" + model[5:]
-    return model
+    parts = []
+    for item in model.split(","):
+        match = _ITEM.match(item.strip())
+        if not match or match["mixer"] not in _NAMES:
+            return model
+        count = int(match["count"] or 1)
+        parts.append(_NAMES[match["mixer"]] + (f" ×{count}" if count > 1 else ""))
+    return " + ".join(parts)
+
+
+def name_footnote(models: list[str]) -> str:
+    """``Attention ×2 = `attention@64*2`; ...`` for every model whose name hides its spec."""
+    pairs = [(display_name(m), m) for m in models if "@" in m or "*" in m or "," in m]
+    return "; ".join(f"{name} = `{spec}`" for name, spec in pairs)

@@ -7,10 +7,11 @@ report can say *where* a model fails: deep dependency chains, many globals, nois
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
-from lolameme.reporting.aggregate import EMPTY, display_name, summarize, where
+from lolameme.reporting.aggregate import EMPTY, Stat, display_name, summarize, where
 from lolameme.reporting.results import read_eval
 
 # Shown first when present: the fields the paper's language features are about.
@@ -93,6 +94,25 @@ def breakdown_markdown(breakdown: dict[str, Any], models: list[str]) -> str:
                 lines.append("| " + " | ".join([value] + cells) + " |")
             blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def breakdown_from_json(data: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of :func:`breakdown_json` (a ``null`` std is an unknown spread)."""
+
+    def back(s: dict[str, Any]) -> Stat:
+        return Stat(
+            math.nan if s.get("mean") is None else float(s["mean"]),
+            math.nan if s.get("std") is None else float(s["std"]),
+            int(s.get("n", 0)),
+        )
+
+    return {
+        split: {
+            field: {v: {m: back(s) for m, s in per.items()} for v, per in values.items()}
+            for field, values in fields.items()
+        }
+        for split, fields in data.items()
+    }
 
 
 def breakdown_json(breakdown: dict[str, Any]) -> dict[str, Any]:

@@ -8,12 +8,19 @@ import typer
 
 
 def report_command(
-    out: Path = typer.Argument(..., help="Directory written by 'lolameme experiment run'."),
+    out: Path = typer.Argument(
+        ..., metavar="DIR", help="Directory written by 'lolameme experiment run'."
+    ),
+    tag: str | None = typer.Option(
+        None,
+        help="Tag whose cells fill the tables ('' for untagged cells); the others are listed "
+        "as calibration runs.  [default: the latest tag that covers the grid]",
+    ),
 ) -> None:
     """Write DIR/report.md, DIR/report.json and DIR/figures/*.png from DIR's result files."""
     from lolameme.reporting.report import write_report
 
-    typer.echo(f"wrote {write_report(out)}")
+    typer.echo(f"wrote {write_report(out, tag=tag)}")
 
 
 def register(app: typer.Typer) -> None:

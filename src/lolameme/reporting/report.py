@@ -3,20 +3,44 @@
 One section per experiment and scale found in ``DIR/specs``: the paper's tables with our
 numbers beside the paper's, the figures with the numbers behind them, the computed
 verdicts, the recall-gap table (AR hits vs other tokens), and exact match by item
-metadata. Then the calibration runs (tagged cells), the commands that produced the
-directory with their wall times, and any failed cell.
+metadata. Then the runs of the other tags (calibration runs), the commands that produced
+the directory with their wall times, and any failed cell.
+
+One tag (``--tag`` of ``experiment run``; ``""`` is untagged) fills an experiment's
+tables: the one asked for, else the latest tag that covers the whole grid (every model
+at every axis point, any seed), else the one covering most of it.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from pathlib import Path
 from typing import Any
 
 from lolameme._io import atomic_write_json, atomic_write_text
-from lolameme.reporting.aggregate import display_name, experiment_rows, summarize
-from lolameme.reporting.breakdown import breakdown_json, breakdown_markdown, compute_breakdown
-from lolameme.reporting.figures import figure_series, plot_figure, series_json, series_markdown
+from lolameme.errors import DataError
+from lolameme.reporting.aggregate import (
+    display_name,
+    experiment_rows,
+    metric_name,
+    name_footnote,
+    summarize,
+)
+from lolameme.reporting.breakdown import (
+    breakdown_from_json,
+    breakdown_json,
+    breakdown_markdown,
+    compute_breakdown,
+)
+from lolameme.reporting.figures import (
+    drawn,
+    figure_series,
+    plot_figure,
+    series_json,
+    series_markdown,
+)
 from lolameme.reporting.recall import recall_json, recall_markdown, recall_table
 from lolameme.reporting.results import read_invocations, read_results, read_specs
 from lolameme.reporting.tables import build_table, strip_private, table_markdown
@@ -36,31 +60,100 @@ def _paper_order(spec: dict[str, Any]) -> tuple[int, int, str]:
     return (0 if match[1] == "Table" else 1, int(match[2]), spec["name"])
 
 
-def _expected_cells(spec: dict[str, Any]) -> int:
-    n = len(spec["models"]) * len(spec["seeds"])
-    for axis in spec.get("axes", []):
-        n *= len(axis["points"])
-    return n
+def _grid_points(spec: dict[str, Any]) -> int:
+    """Models times axis points: the grid's cells for one seed."""
+    return len(spec["models"]) * math.prod(len(a["points"]) for a in spec.get("axes", []))
 
 
-def experiment_section(out: Path, spec: dict[str, Any], frame: Any) -> tuple[str, dict[str, Any]]:
-    """The Markdown section and the JSON record of one experiment at one scale."""
+def _expected_cells(spec: dict[str, Any], seeds_run: set[int]) -> int:
+    """Grid cells over the spec's seeds and any other seed that ran (``--seeds 1,2`` adds
+    seeds to a spec whose scale lists only 0: they are part of the grid that ran)."""
+    return _grid_points(spec) * len(set(spec["seeds"]) | seeds_run)
+
+
+def _coverage(rows: Any, spec: dict[str, Any]) -> int:
+    """How many grid points (model and axis values, any seed) have a finished cell."""
+    keys = ["model"] + [a["name"] for a in spec.get("axes", []) if a["name"] in rows.columns]
+    rows = rows[rows["model"].isin(spec["models"])]
+    return len(rows[keys].astype(str).drop_duplicates())
+
+
+def choose_tag(frame: Any, spec: dict[str, Any], wanted: str | None = None) -> str:
+    """The tag whose cells fill the tables: ``wanted``, else the latest complete one, else
+    the one covering most of the grid (the latest on a tie)."""
     mine = frame[
         (frame["experiment"] == spec["name"])
         & (frame["scale"] == spec["scale"])
-        & (frame["tag"].fillna("") == "")
+        & (frame["status"] == OK)
     ]
-    rows = experiment_rows(frame, spec)
+    tags = mine["tag"].fillna("")
+    if wanted is not None:
+        if wanted and wanted not in set(tags):
+            have = ", ".join(sorted(repr(t) for t in set(tags))) or "none"
+            raise DataError(
+                f"no finished cells of {spec['name']} ({spec['scale']}) have tag {wanted!r}; "
+                f"tags: {have}"
+            )
+        return wanted
+    if mine.empty:
+        return ""
+    finished = (
+        mine["finished_at"].fillna("").astype(str) if "finished_at" in mine else tags.map(str)
+    )
+    best = max(
+        set(tags),
+        key=lambda tag: (
+            _coverage(experiment_rows(frame, spec, tag), spec),
+            finished[tags == tag].max(),
+        ),
+    )
+    return str(best)
+
+
+def experiment_section(
+    out: Path,
+    spec: dict[str, Any],
+    frame: Any,
+    *,
+    tag: str = "",
+    previous: dict[str, Any] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The Markdown section and the JSON record of one experiment at one scale and tag.
+
+    ``previous`` is this experiment's record in an earlier ``report.json``: its breakdown
+    is kept when the runs' ``eval.json`` files are no longer in ``out`` (a committed
+    results directory keeps the results table, not the runs).
+    """
+    mine = frame[
+        (frame["experiment"] == spec["name"])
+        & (frame["scale"] == spec["scale"])
+        & (frame["tag"].fillna("") == tag)
+    ]
+    rows = experiment_rows(frame, spec, tag)
     failed = mine[mine["status"] != OK]
-    expected = _expected_cells(spec)
+    expected = _expected_cells(spec, {int(s) for s in rows["seed"]})
     refs = ", ".join(spec["paper"]["refs"])
     md = [f"## {refs}: {spec['title']}", ""]
     md.append(
-        f"`lolameme experiment run {spec['name']} --scale {spec['scale']}`; "
-        f"{len(mine[mine['status'] == OK])} of {expected} cells finished"
+        f"`lolameme experiment run {spec['name']} --scale {spec['scale']}`"
+        + (f" (tag `{tag}`)" if tag else "")
+        + f"; {len(mine[mine['status'] == OK])} of {expected} cells finished"
         + (f", {len(failed)} failed" if len(failed) else "")
         + "."
     )
+    other_tags = set(
+        frame.loc[
+            (frame["experiment"] == spec["name"]) & (frame["scale"] == spec["scale"]), "tag"
+        ].fillna("")
+    ) - {tag}
+    if other_tags:
+        md.append(
+            "The tables show "
+            + (f"the cells tagged `{tag}`" if tag else "the untagged cells")
+            + "; the other runs ("
+            + ", ".join(f"`{t}`" if t else "untagged" for t in sorted(other_tags))
+            + ") are under *Calibration runs* (`lolameme report DIR --tag TAG` picks another)."
+        )
     if spec["paper"].get("summary"):
         md += [
             "",
@@ -83,6 +176,7 @@ def experiment_section(out: Path, spec: dict[str, Any], frame: Any) -> tuple[str
     record: dict[str, Any] = {
         "name": spec["name"],
         "scale": spec["scale"],
+        "tag": tag,
         "title": spec["title"],
         "paper": spec["paper"],
         "cells_expected": expected,
@@ -93,6 +187,9 @@ def experiment_section(out: Path, spec: dict[str, Any], frame: Any) -> tuple[str
     tables = [build_table(t, rows, spec) for t in spec.get("tables", [])]
     for table in tables:
         md += ["", table_markdown(table)]
+    footnote = name_footnote(spec["models"])
+    if footnote:
+        md += ["", f"Models (layer patterns, `lolameme models --help`): {footnote}."]
     record["tables"] = [strip_private(t) for t in tables]
 
     verdicts = compute_verdicts(spec, rows)
@@ -112,7 +209,7 @@ def experiment_section(out: Path, spec: dict[str, Any], frame: Any) -> tuple[str
     for figure in spec.get("figures", []):
         series = figure_series(figure, rows, spec)
         md += ["", f"### {figure['title']}", ""]
-        if not series["panels"]:
+        if not drawn(series):
             md.append("_Not in this scale's grid._")
             continue
         name = f"{spec['name']}--{spec['scale']}--{figure['id']}.png"
@@ -126,23 +223,45 @@ def experiment_section(out: Path, spec: dict[str, Any], frame: Any) -> tuple[str
         )
 
     breakdown = compute_breakdown(out, spec, rows)
+    runs_here = any((out / str(r)).is_dir() for r in rows["run_dir"])
+    kept = ""
+    if not breakdown and not runs_here and previous and previous.get("tag", "") == tag:
+        breakdown = breakdown_from_json(previous.get("breakdown") or {})
+        kept = (
+            "_Kept from the previous `report.json`: the runs' `eval.json` files are not in "
+            "this directory._"
+        )
+    record["breakdown"] = breakdown_json(breakdown)
+    if not breakdown and (runs_here or spec.get("task") == "mqar" or rows.empty):
+        return "\n".join(md), record  # items without metadata (MQAR): nothing to break down
+    md += ["", "### Exact match by item metadata", ""]
+    if not breakdown:
+        md.append("_No breakdown: the runs' `eval.json` files are not in this directory._")
+        return "\n".join(md), record
     md += [
-        "",
-        "### Exact match by item metadata",
-        "",
+        *([kept, ""] if kept else []),
         "<details><summary>tables</summary>",
         "",
         breakdown_markdown(breakdown, spec["models"]),
         "",
         "</details>",
     ]
-    record["breakdown"] = breakdown_json(breakdown)
     return "\n".join(md), record
 
 
-def calibration_section(frame: Any) -> tuple[str, list[dict[str, Any]]]:
-    """Tagged cells (``--tag``): one line per tag, experiment and model."""
-    tagged = frame[(frame["tag"].fillna("") != "") & (frame["status"] == OK)]
+def calibration_section(
+    frame: Any, main: dict[tuple[str, str], str] | None = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """The cells of every tag that does not fill its experiment's tables (``main`` maps
+    ``(experiment, scale)`` to that tag; untagged cells count as the tag ``""``): one line
+    per tag, experiment and model."""
+    main = main or {}
+    tags = frame["tag"].fillna("")
+    in_tables = [
+        main.get((e, s), "") == t
+        for e, s, t in zip(frame["experiment"], frame["scale"], tags, strict=True)
+    ]
+    tagged = frame[~_mask(in_tables, frame.index) & (frame["status"] == OK)]
     if tagged.empty:
         return "", []
     em_cols = sorted(
@@ -150,12 +269,14 @@ def calibration_section(frame: Any) -> tuple[str, list[dict[str, Any]]]:
     )
     em_cols.sort(key=lambda c: (c.split("_", 1)[1], c))  # each split's EM beside its floor
     head = (
-        ["tag", "experiment", "scale", "model", "cells", "--set"]
-        + em_cols
+        ["tag", "experiment", "scale", "model", "cells", "steps", "--set"]
+        + [_column_label(c) for c in em_cols]
         + ["final loss", "train s/cell"]
     )
     md = [
         "## Calibration runs",
+        "",
+        "Cells of the tags that do not fill the tables above (untagged: no `--tag`).",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "|".join("---" for _ in head) + "|",
@@ -166,13 +287,16 @@ def calibration_section(frame: Any) -> tuple[str, list[dict[str, Any]]]:
         ems = {c: summarize(group[c]) for c in em_cols}
         loss, secs = summarize(group["final_loss"]), summarize(group["train_seconds"])
         sets = " ".join(sorted(set(group["overrides"].fillna("")))) or "—"
+        steps = "/".join(str(int(s)) for s in sorted(set(group["steps"].dropna())))
         md.append(
             "| "
             + " | ".join(
                 [
-                    *map(str, key[:3]),
+                    str(key[0]) or "(untagged)",
+                    *map(str, key[1:3]),
                     display_name(key[3]),
                     str(len(group)),
+                    steps or "—",
                     f"`{sets}`" if sets != "—" else sets,
                 ]
                 + [ems[c].fmt(3) for c in em_cols]
@@ -191,6 +315,12 @@ def calibration_section(frame: Any) -> tuple[str, list[dict[str, Any]]]:
             }
         )
     return "\n".join(md), records
+
+
+def _column_label(column: str) -> str:
+    """``baseline_test`` -> ``majority label (test)``, ``em_test`` -> ``EM (test)``."""
+    metric, split = column.split("_", 1)
+    return f"{'majority label' if metric == 'baseline' else 'EM'} ({split})"
 
 
 def invocations_section(invocations: list[dict[str, Any]]) -> str:
@@ -229,27 +359,61 @@ def failures_section(frame: Any) -> str:
     return "\n".join(md)
 
 
-def write_report(out: str | Path) -> Path:
-    """Write ``report.md``, ``report.json`` and ``figures/`` into ``out``; return report.md."""
+def _mask(values: list[bool], index: Any) -> Any:
+    """A boolean pandas Series over ``index`` (pandas is imported by the caller's frame)."""
+    import pandas as pd
+
+    return pd.Series(values, index=index, dtype=bool)
+
+
+def _metrics(spec: dict[str, Any]) -> list[str]:
+    """The metrics an experiment's tables and figures show, in order of appearance."""
+    found = [c.get("metric", "em") for t in spec.get("tables", []) for c in t["columns"]]
+    found += [p.get("metric", "em") for f in spec.get("figures", []) for p in f["panels"]]
+    return [metric_name(m, spec.get("task")) for m in dict.fromkeys(found or ["em"])]
+
+
+def _previous_records(out: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """The experiment records of the ``report.json`` being replaced, if any."""
+    try:
+        old = json.loads((out / REPORT_JSON).read_text())
+        return {(e["name"], e["scale"]): e for e in old.get("experiments", [])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def write_report(out: str | Path, tag: str | None = None) -> Path:
+    """Write ``report.md``, ``report.json`` and ``figures/`` into ``out``; return report.md.
+
+    ``tag`` picks the cells that fill every experiment's tables (``""``: untagged); by
+    default each experiment takes its latest complete tag (see the module docstring).
+    """
     out = Path(out)
     frame = read_results(out)
     if "tag" not in frame.columns:
         frame["tag"] = ""
     specs = sorted(read_specs(out).values(), key=_paper_order)
+    metrics = list(dict.fromkeys(m for spec in specs for m in _metrics(spec)))
     md = [
         "# LOLAMEME experiment report",
         "",
         f"Generated by `lolameme report` from `{out.name}/results.parquet` ({len(frame)} cells). "
-        "Our numbers are `mean (std)` of exact match over seeds (sample std; one seed shows the "
-        "mean alone); the paper's are beside them. Verdicts compare `mean +- std` bands: "
-        "overlapping bands are *inconclusive*.",
+        f"Our numbers are `mean (std)` over seeds of {', '.join(metrics)} "
+        "(sample std; one seed shows the mean alone); the paper's are beside them. Verdicts "
+        "compare `mean +- std` bands: overlapping bands are *inconclusive*.",
     ]
-    report: dict[str, Any] = {"results": str(out / "results.parquet"), "experiments": []}
+    report: dict[str, Any] = {"results": "results.parquet", "experiments": []}
+    previous = _previous_records(out)
+    main: dict[tuple[str, str], str] = {}
     for spec in specs:
-        section, record = experiment_section(out, spec, frame)
+        key = (spec["name"], spec["scale"])
+        main[key] = choose_tag(frame, spec, tag)
+        section, record = experiment_section(
+            out, spec, frame, tag=main[key], previous=previous.get(key)
+        )
         md += ["", section]
         report["experiments"].append(record)
-    calibration, records = calibration_section(frame)
+    calibration, records = calibration_section(frame, main)
     report["calibration"] = records
     invocations = read_invocations(out)
     report["invocations"] = invocations

@@ -176,6 +176,17 @@ def _gap(v: dict[str, Any], rows: Any, spec: dict[str, Any]) -> tuple[str, list[
     return combine(answers), evidence, single
 
 
+def _needs(v: dict[str, Any], spec: dict[str, Any]) -> str:
+    """The models a verdict compares, for the line that says none of them ran."""
+    if v["kind"] == "beats":
+        names = _models(v["a"], spec["models"]) + _models(v["b"], spec["models"])
+    elif v["kind"] == "gap_closed":
+        names = [v["model"], v["low"], v["high"]]
+    else:
+        names = _models(v.get("models") or spec["models"], spec["models"])
+    return "needs " + ", ".join(display_name(m) for m in dict.fromkeys(names))
+
+
 def compute_verdicts(spec: dict[str, Any], rows: Any) -> list[dict[str, Any]]:
     """Every verdict of ``spec`` judged on ``rows`` (finished cells of that experiment)."""
     out = []
@@ -187,6 +198,8 @@ def compute_verdicts(spec: dict[str, Any], rows: Any) -> list[dict[str, Any]]:
                 f"{v['before'].get('label') or 'before'} -> {v['after'].get('label') or 'after'}"
             )
             evidence = [f"({sides})"] + evidence
+        if not evidence:  # no setting had the cells to compare
+            evidence = [f"no finished cells to compare ({_needs(v, spec)})"]
         shown = evidence[:MAX_EVIDENCE]
         if len(evidence) > MAX_EVIDENCE:
             shown.append(f"... and {len(evidence) - MAX_EVIDENCE} more in report.json")

@@ -17,54 +17,81 @@ from typing import Any
 
 import typer
 
+from lolameme._threads import threads_help
 from lolameme.errors import ConfigError
 
 
 def train_command(
-    data: Path | None = typer.Option(None, "--data", help="Data set directory."),
+    data: Path | None = typer.Option(
+        None, "--data", help="Data set directory.  [required unless --resume]"
+    ),
     model: str | None = typer.Option(
-        None, "--model", help="Model spec: gpt2, hyena, thex-13, 'attention*2', ..."
+        None,
+        "--model",
+        help="Model spec: gpt2, hyena, thex-13, 'attention*2', ...  [required unless --resume]",
     ),
     out: Path = typer.Option(..., "--out", help="Run directory to create (or resume)."),
-    scale: str | None = typer.Option(None, help="Model scale (smoke, tiny, ...). [tiny]"),
-    steps: int | None = typer.Option(None, help="Optimiser steps (default: 1 epoch)."),
+    scale: str | None = typer.Option(None, help="Model scale (smoke, tiny, ...).  [default: tiny]"),
+    steps: int | None = typer.Option(None, help="Optimiser steps.  [default: 1 epoch]"),
     epochs: float | None = typer.Option(None, help="Epochs instead of --steps."),
     stop_after: int | None = typer.Option(
         None, help="Stop this invocation at this step; --resume continues later."
     ),
-    batch_size: int | None = typer.Option(None, help="Sequences per step and process. [64]"),
-    lr: float | None = typer.Option(None, help="Peak learning rate. [1e-3]"),
-    warmup: int | None = typer.Option(None, help="Warmup steps. [5% of steps]"),
-    weight_decay: float | None = typer.Option(None, help="AdamW weight decay. [0.1]"),
-    seed: int | None = typer.Option(None, help="Seed of init, batches and eval sample. [0]"),
+    batch_size: int | None = typer.Option(
+        None, help="Sequences per step and process.  [default: 64]"
+    ),
+    lr: float | None = typer.Option(None, help="Peak learning rate.  [default: 1e-3]"),
+    warmup: int | None = typer.Option(None, help="Warmup steps.  [default: 5% of steps]"),
+    weight_decay: float | None = typer.Option(None, help="AdamW weight decay.  [default: 0.1]"),
+    seed: int | None = typer.Option(
+        None, help="Seed of init, batches and eval sample.  [default: 0]"
+    ),
     tie_embeddings: bool | None = typer.Option(
         None,
         "--tie-embeddings/--untie-embeddings",
-        help="Share the LM head with the token embedding, as GPT-2. [tied]",
+        help="Share the LM head with the token embedding, as GPT-2.  [default: tied]",
     ),
     init: str | None = typer.Option(
-        None, help="Weight init: gpt2 (N(0, 0.02)) or pytorch (each module's own). [gpt2]"
+        None, help="Weight init: gpt2 (N(0, 0.02)) or pytorch (each module's own).  [default: gpt2]"
     ),
-    device: str | None = typer.Option(None, help="auto, cpu or cuda. [auto]"),
-    tokenizer: str | None = typer.Option(None, help="bpe or char (text data). [bpe]"),
-    vocab_size: int | None = typer.Option(None, help="BPE vocabulary size. [512]"),
+    device: str | None = typer.Option(None, help="auto, cpu or cuda.  [default: auto]"),
+    tokenizer: str | None = typer.Option(None, help="bpe or char (text data).  [default: bpe]"),
+    vocab_size: int | None = typer.Option(None, help="BPE vocabulary size.  [default: 512]"),
     loss: str | None = typer.Option(
-        None, help="full (every next token) or answer (label + eos only). [full]"
+        None, help="full (every next token) or answer (label + eos only).  [default: full]"
     ),
-    max_seq_len: int | None = typer.Option(None, help="Model positions. [longest item]"),
+    max_seq_len: int | None = typer.Option(None, help="Model positions.  [default: longest item]"),
     eval_every: int | None = typer.Option(
-        None, help="Steps between periodic evals; 0: end only. [steps/5]"
+        None, help="Steps between periodic evals; 0: end only.  [default: steps/5]"
     ),
     eval_samples: int | None = typer.Option(
-        None, help="Items per test split in periodic eval. [256]"
+        None, help="Items per test split in periodic eval.  [default: 256]"
     ),
-    checkpoint_every: int | None = typer.Option(None, help="[eval-every]"),
-    log_every: int | None = typer.Option(None, help="Steps between metrics lines. [10]"),
-    threads: int | None = typer.Option(None, help="torch CPU threads."),
+    checkpoint_every: int | None = typer.Option(
+        None, help="Steps between checkpoints.  [default: --eval-every]"
+    ),
+    log_every: int | None = typer.Option(None, help="Steps between metrics lines.  [default: 10]"),
+    threads: int | None = typer.Option(
+        None, help=threads_help(int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run in --out."),
     tensorboard: bool = typer.Option(False, "--tensorboard", help="Also log to TensorBoard."),
-    wandb: bool = typer.Option(False, "--wandb", help="Also log to Weights & Biases."),
+    wandb: bool = typer.Option(
+        False, "--wandb", help="Also log to Weights & Biases (WANDB_MODE=offline: no account)."
+    ),
+    wandb_project: str | None = typer.Option(
+        None, help="wandb project.  [default: $WANDB_PROJECT, else lolameme]"
+    ),
+    wandb_name: str | None = typer.Option(
+        None, help="wandb run name.  [default: $WANDB_NAME, else the --out folder's name]"
+    ),
+    wandb_group: str | None = typer.Option(
+        None, help="wandb group (e.g. one per experiment).  [default: $WANDB_RUN_GROUP]"
+    ),
+    wandb_entity: str | None = typer.Option(
+        None, help="wandb team or user.  [default: $WANDB_ENTITY, else your default]"
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Train a model spec on a generated data set; writes checkpoints and metrics to --out."""
@@ -91,4 +118,6 @@ def train_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("train")(train_command)
+    app.command("train", options_metavar="--data DIR --model SPEC --out DIR [OPTIONS]")(
+        train_command
+    )

@@ -63,6 +63,13 @@ class TrainConfig(BaseModel):
     overwrite: bool = False
     tensorboard: bool = False
     wandb: bool = False
+    # Where wandb files the run; None leaves each to wandb's WANDB_* environment variables
+    # (WANDB_PROJECT, WANDB_NAME, WANDB_RUN_GROUP, WANDB_ENTITY), then to our defaults:
+    # project "lolameme", the run directory's name.
+    wandb_project: str | None = None
+    wandb_name: str | None = None
+    wandb_group: str | None = None
+    wandb_entity: str | None = None
 
     @model_validator(mode="after")
     def _steps_or_epochs(self) -> TrainConfig:

@@ -9,6 +9,7 @@ events logged after the checkpoint it continues from, so the log tells one histo
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,10 @@ class MetricsLog:
         enabled: bool = True,
         tensorboard_dir: Path | None = None,
         wandb_config: dict[str, Any] | None = None,
+        wandb_run: dict[str, str | None] | None = None,
     ) -> None:
+        """``wandb_config`` (the run's config) turns wandb on; ``wandb_run`` names the run:
+        ``project``, ``name``, ``group``, ``entity`` (see :func:`wandb_settings`)."""
         self.path = path
         self.enabled = enabled
         self._tb = None
@@ -69,7 +73,10 @@ class MetricsLog:
             import wandb
 
             self._wandb = wandb.init(
-                project="lolameme", dir=str(path.parent), config=wandb_config, resume="allow"
+                **wandb_settings(**(wandb_run or {}), default_name=path.parent.name),
+                dir=str(path.parent),
+                config=wandb_config,
+                resume="allow",
             )
 
     def log(self, event: dict[str, Any]) -> None:
@@ -91,6 +98,27 @@ class MetricsLog:
             self._tb.close()
         if self._wandb is not None:
             self._wandb.finish()
+
+
+def wandb_settings(
+    project: str | None = None,
+    name: str | None = None,
+    group: str | None = None,
+    entity: str | None = None,
+    *,
+    default_name: str | None = None,
+) -> dict[str, str | None]:
+    """``wandb.init`` arguments: a flag wins, then wandb's own environment variables
+    (``WANDB_PROJECT``, ``WANDB_NAME``, ``WANDB_RUN_GROUP``, ``WANDB_ENTITY``), then the
+    project ``lolameme`` and the run directory's name. ``WANDB_MODE=offline`` logs
+    without an account (``wandb sync`` uploads later)."""
+    env = os.environ.get
+    return {
+        "project": project or env("WANDB_PROJECT") or "lolameme",
+        "name": name or env("WANDB_NAME") or default_name,
+        "group": group or env("WANDB_RUN_GROUP"),
+        "entity": entity or env("WANDB_ENTITY"),
+    }
 
 
 def _scalars(event: dict[str, Any]) -> dict[str, float]:

@@ -18,6 +18,7 @@ every RNG and the sampler position, so N steps + resume + N steps equals 2N step
 from __future__ import annotations
 
 import math
+import os
 import random
 import shutil
 import time
@@ -28,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from lolameme import __version__
+from lolameme._threads import default_threads
 from lolameme.data.store import IGNORE_INDEX, open_dataset
 from lolameme.errors import TrainingError
 from lolameme.runs import directory as run_files
@@ -84,8 +86,10 @@ def train(
     dist = Distributed.from_env()
     device = dist.device(config.device)
     threads = torch.get_num_threads()
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    # not torch's one thread per core, which stalls on busy cores (lolameme._threads);
+    # DDP processes on one machine share its idle cores
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    torch.set_num_threads(config.threads or default_threads(local))
     dist.init(device)
     cuda_devices = [device.index or 0] if device.type == "cuda" else []
     py_state = random.getstate()
@@ -195,6 +199,7 @@ class _Session:
         self.checkpoint_every = config.checkpoint_every or self.eval_every or self.total
         self.step = 0
         self.tokens_seen = 0
+        self.em_postfix: dict[str, str] = {}  # the latest periodic eval, on the progress bar
         self.meta = self._meta(info)
 
     def _meta(self, info: Any) -> dict[str, Any]:
@@ -273,6 +278,12 @@ class _Session:
             enabled=dist.is_main,
             tensorboard_dir=self.out / "tensorboard" if config.tensorboard else None,
             wandb_config=config.to_json() if config.wandb else None,
+            wandb_run={
+                "project": config.wandb_project,
+                "name": config.wandb_name,
+                "group": config.wandb_group,
+                "entity": config.wandb_entity,
+            },
         )
         model = self.model
         if dist.enabled:
@@ -344,11 +355,14 @@ class _Session:
                     "elapsed_s": now - started,
                 }
                 log.log(event)
-                bar.set_postfix(loss=f"{mean:.4f}", tok_s=f"{event['tokens_per_s']:.0f}")
+                bar.set_postfix(
+                    loss=f"{mean:.4f}", **self.em_postfix, tok_s=f"{event['tokens_per_s']:.0f}"
+                )
                 loss_sum.zero_()
                 since, tokens, tick = 0, 0, now
             if do_eval:
-                self._evaluate(log)
+                self.em_postfix = eval_postfix(self._evaluate(log))
+                bar.set_postfix(loss=f"{mean:.4f}", **self.em_postfix)
             if do_ckpt:
                 if dist.is_main:
                     last_good = save_checkpoint(self.out, self.step, self.model, self._state())
@@ -389,9 +403,10 @@ class _Session:
             )
         return mean, int(totals[1])
 
-    def _evaluate(self, log: MetricsLog) -> None:
+    def _evaluate(self, log: MetricsLog) -> dict[str, dict[str, Any]]:
+        """Evaluate the test splits' samples (main process); return ``{split: summary}``."""
+        splits: dict[str, dict[str, Any]] = {}
         if self.dist.is_main and self.data.eval_frames and self.evaluate is not None:
-            splits = {}
             for split, frame in self.data.eval_frames.items():
                 _, summary = self.evaluate(
                     self.model,
@@ -405,6 +420,22 @@ class _Session:
             log.log({"type": "eval", "step": self.step, "splits": splits})
             self.model.train()
         self.dist.barrier()
+        return splits
+
+
+def eval_postfix(splits: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The progress bar's view of a periodic eval: ``{"em_with": "0.213", ...}``.
+
+    ``test_with_global`` shows as ``em_with``, ``test`` as ``em``: short enough to sit
+    beside the loss on one line.
+    """
+    shown = {}
+    for split, summary in splits.items():
+        if summary.get("em") is None:
+            continue
+        name = split.removeprefix("test").strip("_").removesuffix("_global")
+        shown["em_" + name if name else "em"] = f"{summary['em']:.3f}"
+    return shown
 
 
 def _loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -72,7 +72,7 @@ class LolamemeConfig(BaseModel):
     operators_meme: tuple[str, ...] = Field(
         MEME_SYMBOLS, validation_alias=_alias("OPERATORS.MEME", "OPERATORS_MEME")
     )
-    # Fixed by LANGUAGE.md; accepted so that the paper's dict validates, never changeable.
+    # Fixed by docs/languages.md; accepted so that the paper's dict validates, never changeable.
     grouping_lola: tuple[Literal["("], Literal[")"]] = Field(
         ("(", ")"), validation_alias=_alias("GROUPING.LOLA", "GROUPING_LOLA")
     )
@@ -324,8 +324,8 @@ def latent_config(config: LolamemeConfig) -> LatentConfig:
 def type_weights(config: LolamemeConfig) -> tuple[float, float, float]:
     """Chance that a new name gets latent type A, B or C, after moving empty types' shares.
 
-    LANGUAGE.md: p_C is what p_A and p_B leave, and when C's letter range is empty its
-    share goes to B. We extend the rule the same way: an empty B passes its share to C
+    docs/languages.md section 3: p_C is what p_A and p_B leave, and when C's letter range is
+    empty its share goes to B. We extend the rule the same way: an empty B passes its share to C
     (or A when C is empty too), an empty A passes its share to B (or C).
     """
     probs = config.latent_variable_probability

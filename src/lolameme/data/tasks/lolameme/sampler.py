@@ -1,7 +1,7 @@
 """One LoLa/MeMe item: a program drawn statement by statement, its label and metadata.
 
 The program is built as an AST (``lolameme.languages.ast``), rendered and labelled by
-the languages package; nothing is parsed back. Appendix D.1 and LANGUAGE.md section 4
+the languages package; nothing is parsed back. Appendix D.1 and docs/languages.md section 4
 fix the process:
 
 - each statement gets a depth: 0 (a plain assignment ``a = 5``, ``a = b``) with
