@@ -29,6 +29,7 @@ _EXPORTS = {
     "train": ("lolameme.training.trainer", "train"),
     "TrainConfig": ("lolameme.training.config", "TrainConfig"),
     "evaluate": ("lolameme.evaluation.run_eval", "evaluate_run"),
+    "export_run": ("lolameme.export", "export_run"),
 }
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "TrainConfig",
     "__version__",
     "evaluate",
+    "export_run",
     "generate",
     "load_run",
     "train",
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from lolameme.api import Run, load_run
     from lolameme.data.generate import generate
     from lolameme.evaluation.run_eval import evaluate_run as evaluate
+    from lolameme.export import export_run
     from lolameme.training.config import TrainConfig
     from lolameme.training.trainer import train
 

@@ -105,7 +105,11 @@ class Run:
 
 
 def load_run(path: str | Path, device: str = "auto") -> Run:
-    """Load a run directory written by ``lolameme train`` (latest checkpoint)."""
+    """Load a run directory written by ``lolameme train`` (latest checkpoint), or a
+    directory written by ``lolameme export --format safetensors``."""
+    from lolameme.export import is_export, load_export
     from lolameme.training.run import load_run as _load
 
+    if is_export(path):
+        return Run(load_export(path, device=device))
     return Run(_load(path, device=device))
