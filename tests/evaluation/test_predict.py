@@ -86,7 +86,7 @@ def test_predictions_equal_greedy_decoding_and_eval(run: Path) -> None:
     a wrong answer right), predict only at ``<eos>``: so eval's answer is a prefix of
     predict's, equal to it wherever eval stopped at ``<eos>``.
     """
-    lolameme.evaluate(run, progress=False, threads=1)
+    lolameme.evaluate(run, progress=False, threads=1, device="cpu")
     frame = pd.read_parquet(run / "predictions-test.parquet")
     loaded = lolameme.load_run(run, device="cpu")
     predictions = loaded.predict(list(frame.program))
@@ -113,14 +113,14 @@ def test_cli_plain_json_and_malformed(run: Path, capsys: pytest.CaptureFixture[s
     programs = ["a = 3;print(a)", "a = (3;print(a)", "b = (gX + 1);print(b)"]
     expected = lolameme.load_run(run, device="cpu").predict([programs[0], programs[2]])
     with pytest.raises(SystemExit) as exit_info:
-        main(["predict", str(run), *programs])
+        main(["predict", "--device", "cpu", str(run), *programs])
     out, err = capsys.readouterr()
     assert exit_info.value.code == 1  # one program failed
     assert out.split("\n")[:3] == [expected[0], "", expected[1]]
     assert err.count("\n") == 1 and err.startswith("error: program 2: position ")
 
     with pytest.raises(SystemExit):
-        main(["predict", str(run), "--json", *programs])
+        main(["predict", "--device", "cpu", str(run), "--json", *programs])
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["prediction"] for line in lines] == [expected[0], None, expected[1]]
     assert lines[0]["label"] == "3" and lines[2]["label"] == "15"  # 2 * 7 + 1
@@ -134,11 +134,26 @@ def test_cli_stdin_language_and_globals(
     table = tmp_path / "globals.json"
     table.write_text(json.dumps({"gX": 1}))
     monkeypatch.setattr("sys.stdin", io.StringIO("b_c = {g_x @ 2};print{b_c}\nbC = 4;print(bC)\n"))
-    main(["predict", str(run), "-", "--json", "--language", "lola", "--globals", str(table)])
+    main(
+        [
+            "predict",
+            "--device",
+            "cpu",
+            str(run),
+            "-",
+            "--json",
+            "--language",
+            "lola",
+            "--globals",
+            str(table),
+        ]
+    )
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["program"] for line in lines] == ["bC = (gX * 2);print(bC)", "bC = 4;print(bC)"]
     assert [line["label"] for line in lines] == ["4", "4"]  # gX = 1, doubled, times 2
-    main(["predict", str(run), "--language", "meme", "--json", "bC = 4;print(bC)"])
+    main(
+        ["predict", "--device", "cpu", str(run), "--language", "meme", "--json", "bC = 4;print(bC)"]
+    )
     assert json.loads(capsys.readouterr().out)["program"] == "b_c = 4;print{b_c}"
 
 
@@ -152,7 +167,7 @@ def test_cli_user_errors_are_one_line(
         (["--globals", str(tmp_path / "none.json")], "globals file not found"),
     ]:
         with pytest.raises(SystemExit) as info:
-            main(["predict", str(run), "a = 1;print(a)", *args])
+            main(["predict", "--device", "cpu", str(run), "a = 1;print(a)", *args])
         err = capsys.readouterr().err.strip()
         assert info.value.code == 2 and err.startswith("error: ") and expected in err
         assert "\n" not in err

@@ -52,7 +52,7 @@ def _train(data: Path, out: Path, model: str, **settings: object) -> Path:
 @pytest.fixture(scope="module")
 def gpt2_run(data: Path) -> Path:
     run = _train(data, data.parent / "gpt2", "attention*2", tokenizer="bpe", vocab_size=300)
-    lolameme.evaluate(run, progress=False, threads=1)  # so the card has EM per split
+    lolameme.evaluate(run, progress=False, threads=1, device="cpu")  # so the card has EM per split
     return run
 
 
@@ -84,7 +84,7 @@ def test_hf_export_computes_and_answers_as_we_do(
         assert tokenizer.convert_tokens_to_ids(token) == i
     assert tokenizer.bos_token == "<bos>" and tokenizer.eos_token_id == expected.eos_id
 
-    main(["predict", str(gpt2_run), *PROGRAMS])
+    main(["predict", "--device", "cpu", str(gpt2_run), *PROGRAMS])
     predicted = capsys.readouterr().out.splitlines()
     answers = []
     for program in PROGRAMS:
