@@ -4,6 +4,9 @@ a safetensors export that lolameme reads back, and refusals that are one line.""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +20,7 @@ from lolameme.data.store import DatasetWriter
 from lolameme.models import LanguageModel
 from lolameme.training import TrainConfig, train
 
-transformers = pytest.importorskip("transformers")  # a test-only dependency
+pytest.importorskip("transformers")  # a test-only dependency
 
 PROGRAMS = ["a = 3;print(a)", "b = 41;print(b)", "c = 7;b = c;print(b)", "a = 12;print(a)"]
 
@@ -61,43 +64,67 @@ def hyena_run(data: Path) -> Path:
     return _train(data, data.parent / "hyena", "hyena*2", tokenizer="char")
 
 
+# The transformers side runs in a child process: once a transformers model has run, this
+# process's torch no longer builds models under ``torch.device("meta")`` (a global side
+# effect of transformers' kernels), which later tests rely on.
+HF_SIDE = """
+import json, sys
+import torch, transformers
+out, ids_file, programs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+hf, info = transformers.GPT2LMHeadModel.from_pretrained(out, output_loading_info=True)
+hf.eval()
+tokenizer = transformers.PreTrainedTokenizerFast.from_pretrained(out)
+result = {"missing": sorted(info["missing_keys"]), "unexpected": sorted(info["unexpected_keys"]),
+          "specials": [tokenizer.convert_tokens_to_ids(t)
+                       for t in ("<pad>", "<bos>", "<sep>", "<eos>")],
+          "bos": tokenizer.bos_token, "prompts": [], "answers": []}
+with torch.no_grad():
+    torch.save(hf(torch.load(ids_file)).logits, ids_file + ".logits")
+    for program in programs:
+        prompt = tokenizer("<bos>" + program + "<sep>", return_tensors="pt").input_ids
+        out_ids = hf.generate(prompt, do_sample=False, attention_mask=torch.ones_like(prompt))
+        answer = out_ids[0, prompt.shape[1]:].tolist()
+        if tokenizer.eos_token_id in answer:
+            answer = answer[: answer.index(tokenizer.eos_token_id)]
+        result["prompts"].append(prompt[0].tolist())
+        result["answers"].append(tokenizer.decode(answer, skip_special_tokens=True))
+print(json.dumps(result))
+"""
+
+
+def _hf_side(out: Path, ids: torch.Tensor, tmp_path: Path) -> tuple[dict, torch.Tensor]:
+    ids_file = tmp_path / "ids.pt"
+    torch.save(ids, ids_file)
+    src = str(Path(lolameme.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": src, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    args = [sys.executable, "-c", HF_SIDE, str(out), str(ids_file), json.dumps(PROGRAMS)]
+    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.splitlines()[-1]), torch.load(str(ids_file) + ".logits")
+
+
 def test_hf_export_computes_and_answers_as_we_do(
     gpt2_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "hf"
     main(["export", str(gpt2_run), "--to", str(out), "--format", "hf"])
     capsys.readouterr()
-    hf, info = transformers.GPT2LMHeadModel.from_pretrained(out, output_loading_info=True)
-    assert not info["missing_keys"] and not info["unexpected_keys"]
-    hf.eval()
     ours = lolameme.load_run(gpt2_run, device="cpu")
     gen = torch.Generator().manual_seed(0)
     ids = torch.randint(0, ours.model.vocab_size, (3, 24), generator=gen)
+    hf, hf_logits = _hf_side(out, ids, tmp_path)
+    assert not hf["missing"] and not hf["unexpected"]
     with torch.no_grad():
         logits = ours.model(ids)
-        assert logits.abs().max() > 0.5  # a trained signal, not near-zero logits
-        assert torch.allclose(logits, hf(ids).logits, atol=1e-5, rtol=0)
+    assert logits.abs().max() > 0.5  # a trained signal, not near-zero logits
+    assert torch.allclose(logits, hf_logits, atol=1e-5, rtol=0)
 
-    tokenizer = transformers.PreTrainedTokenizerFast.from_pretrained(out)
-    expected = ours.tokenizer
-    for token, i in (("<pad>", 0), ("<bos>", 1), ("<sep>", 2), ("<eos>", 3)):
-        assert tokenizer.convert_tokens_to_ids(token) == i
-    assert tokenizer.bos_token == "<bos>" and tokenizer.eos_token_id == expected.eos_id
-
+    assert hf["specials"] == [0, 1, 2, 3] and hf["bos"] == "<bos>"
+    assert hf["prompts"] == ours.loaded.codec.prompts(PROGRAMS)  # same ids as our codec
     main(["predict", "--device", "cpu", str(gpt2_run), *PROGRAMS])
     predicted = capsys.readouterr().out.splitlines()
-    answers = []
-    for program in PROGRAMS:
-        prompt = tokenizer("<bos>" + program + "<sep>", return_tensors="pt").input_ids
-        assert prompt[0].tolist() == ours.loaded.codec.prompts([program])[0]
-        with torch.no_grad():
-            generated = hf.generate(prompt, do_sample=False, attention_mask=torch.ones_like(prompt))
-        answer = generated[0, prompt.shape[1] :].tolist()
-        if expected.eos_id in answer:
-            answer = answer[: answer.index(expected.eos_id)]
-        answers.append(tokenizer.decode(answer, skip_special_tokens=True))
-    assert answers == predicted
-    assert len(set(answers)) > 1  # the answers depend on the program
+    assert hf["answers"] == predicted
+    assert len(set(predicted)) > 1  # the answers depend on the program
 
     card = (out / "README.md").read_text()
     assert card.startswith("---\n") and "library_name: transformers" in card

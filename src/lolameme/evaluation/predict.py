@@ -136,8 +136,10 @@ def predict(
     is_lolameme = run.meta["data"].get("task", LOLAMEME_TASK) == LOLAMEME_TASK
     if language is not None and language not in LANGUAGES:
         raise DataError(f"unknown language '{language}' (valid: {', '.join(LANGUAGES)})")
-    if language is not None and not is_lolameme:
-        raise DataError(f"--language applies to LoLa/MeMe runs, not '{run.meta['data']['task']}'")
+    for option, value in (("--language", language), ("--globals", globals)):
+        if value is not None and not is_lolameme:
+            task = run.meta["data"]["task"]
+            raise DataError(f"{option} applies to LoLa/MeMe runs, not '{task}'")
     labeller = run_labeller(run, globals) if is_lolameme else None
     texts: list[str] = []
     labels: list[str | None] = []

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from lolameme import __version__
 from lolameme._io import atomic_directory, atomic_path, atomic_write_json, atomic_write_text
+from lolameme.data.card import TITLES
 from lolameme.errors import LolamemeError
 from lolameme.training.run import EVAL_JSON, RUN_JSON, LoadedRun, load_run, make_codec, read_run
 
@@ -249,16 +250,17 @@ def model_card(run: LoadedRun, format: str) -> str:
 
     meta, config = run.meta, run.meta["config"]
     data = meta["data"]
+    task = str(data.get("task"))
     front = {
         "license": "mit",
         "library_name": "transformers" if format == "hf" else "lolameme",
         "pipeline_tag": "text-generation",
-        "tags": ["lolameme", "synthetic", data.get("task", "lolameme"), config["model"]],
+        "tags": list(dict.fromkeys(["lolameme", "synthetic", task, config["model"]])),
     }
     header = yaml.safe_dump(front, sort_keys=False)
     settings = [f"| `{k}` | `{json.dumps(v)}` |" for k, v in sorted(config.items())]
     body = [
-        f"# {config['model']} ({config['scale']}) trained on lolameme `{data.get('task')}` data",
+        f"# {config['model']} ({config['scale']}) trained on {TITLES.get(task, task)}",
         "",
         f"Exported by lolameme {__version__} from a run at step {run.step} "
         f"(`lolameme export --format {format}`).",
