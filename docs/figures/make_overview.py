@@ -19,10 +19,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from lolameme.data.tasks.lolameme.verify import program_facts  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 
 from lolameme._io import atomic_path  # noqa: E402
+from lolameme.data.tasks.lolameme.verify import program_facts  # noqa: E402
 from lolameme.languages import (  # noqa: E402
     BASE_LATENT,
     NO_LATENT,

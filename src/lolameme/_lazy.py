@@ -1,6 +1,7 @@
 """Lazy package exports (PEP 562): the one way a package ``__init__`` names its API.
 
-A package lists ``{name: module}`` and gets ``__all__`` and a module ``__getattr__``
+A package lists ``{name: module}`` (or ``{name: "module:attribute"}`` where the public
+name differs from the module's) and gets ``__all__`` and a module ``__getattr__``
 that imports a name's module on first use, so that ``import lolameme.models`` (and
 ``lolameme --help``) does not load torch or pandas. Type checkers read the package's
 ``if TYPE_CHECKING:`` imports instead.
@@ -23,10 +24,11 @@ def lazy_exports(
     """
 
     def __getattr__(name: str) -> Any:
-        module = exports.get(name)
-        if module is None:
+        target = exports.get(name)
+        if target is None:
             raise AttributeError(f"module '{package}' has no attribute '{name}'")
-        value = getattr(importlib.import_module(module), name)
+        module, _, attribute = target.partition(":")
+        value = getattr(importlib.import_module(module), attribute or name)
         setattr(sys.modules[package], name, value)
         return value
 

@@ -37,6 +37,7 @@ _COMMAND_MODULES = (
     "lolameme.models.cli",
     "lolameme.training.cli",
     "lolameme.evaluation.cli",
+    "lolameme.export.cli",
     "lolameme.experiments.cli",
     "lolameme.reporting.cli",
 )

@@ -6,51 +6,14 @@ import pytest
 import torch
 
 from lolameme.models import LanguageModel, build_model
+from lolameme.models.hf import gpt2_problem, gpt2_state_dict, to_transformers
 
 transformers = pytest.importorskip("transformers")  # a test-only dependency
 
 
 def hf_twin(model: LanguageModel) -> torch.nn.Module:
-    """A GPT2LMHeadModel with our model's shapes and a copy of its weights.
-
-    HF's ``Conv1D`` stores weights as (in, out), the transpose of ``nn.Linear``.
-    """
-    first = model.blocks[0]
-    config = transformers.GPT2Config(
-        vocab_size=model.vocab_size,
-        n_positions=model.max_seq_len,
-        n_embd=model.config.embed_width,
-        n_layer=len(model.blocks),
-        n_head=first.mixer.num_heads,
-        n_inner=first.mlp.c_fc.out_features,
-        activation_function="gelu_new",  # GPT-2's tanh approximation
-        resid_pdrop=0.0,
-        embd_pdrop=0.0,
-        attn_pdrop=0.0,
-        layer_norm_epsilon=1e-5,
-        bos_token_id=0,
-        eos_token_id=0,
-    )
-    hf = transformers.GPT2LMHeadModel(config).eval()
-    with torch.no_grad():
-        hf.transformer.wte.weight.copy_(model.wte.weight)
-        hf.transformer.wpe.weight.copy_(model.wpe.weight)
-        for ours, theirs in zip(model.blocks, hf.transformer.h, strict=True):
-            pairs = [
-                (ours.mixer.c_attn, theirs.attn.c_attn),
-                (ours.mixer.c_proj, theirs.attn.c_proj),
-                (ours.mlp.c_fc, theirs.mlp.c_fc),
-                (ours.mlp.c_proj, theirs.mlp.c_proj),
-            ]
-            for linear, conv1d in pairs:
-                conv1d.weight.copy_(linear.weight.T)
-                conv1d.bias.copy_(linear.bias)
-            for ln_ours, ln_theirs in ((ours.ln_1, theirs.ln_1), (ours.ln_2, theirs.ln_2)):
-                ln_theirs.weight.copy_(ln_ours.weight)
-                ln_theirs.bias.copy_(ln_ours.bias)
-        hf.transformer.ln_f.weight.copy_(model.ln_f.weight)
-        hf.transformer.ln_f.bias.copy_(model.ln_f.bias)
-    return hf
+    """The package's own mapping (``lolameme.models.hf``), as ``lolameme export`` uses it."""
+    return to_transformers(model)
 
 
 def test_gpt2_logits_equal_huggingface(scramble) -> None:
@@ -79,3 +42,32 @@ def test_exact_gelu_would_be_detected(scramble) -> None:
     ids = torch.randint(0, 97, (2, 16), generator=torch.Generator().manual_seed(5))
     with torch.no_grad():
         assert not torch.allclose(model(ids), hf(ids).logits, atol=1e-5, rtol=0)
+
+
+def test_untied_head_maps_too(scramble) -> None:
+    torch.manual_seed(0)
+    model = build_model("attention*2", scale="smoke", vocab_size=50, max_seq_len=16,
+                        tie_embeddings=False).eval()  # fmt: skip
+    scramble(model, seed=4, std=0.2)
+    hf = hf_twin(model)
+    assert not hf.config.tie_word_embeddings
+    assert "lm_head.weight" in gpt2_state_dict(model)
+    ids = torch.randint(0, 50, (2, 16), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.allclose(model(ids), hf(ids).logits, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize(
+    ("spec", "reason"),
+    [
+        ("hyena*2", "layer 0 is 'hyena'"),
+        ("attention*2,hyena", "layer 2 is 'hyena'"),
+        ("thex-2", "layer 0 is 'hyena'"),
+    ],
+)
+def test_other_patterns_have_no_gpt2_twin(spec: str, reason: str) -> None:
+    model = build_model(spec, scale="smoke", vocab_size=50, max_seq_len=16)
+    problem = gpt2_problem(model)
+    assert problem is not None and reason in problem
+    with pytest.raises(ValueError, match="not a GPT-2 model"):
+        gpt2_state_dict(model)

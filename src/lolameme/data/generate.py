@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from lolameme._io import atomic_directory
-from lolameme.data.store import DatasetWriter
+from lolameme._io import atomic_directory, atomic_write_text
+from lolameme.data.card import CARD, generate_command, render_card
+from lolameme.data.store import DatasetInfo, DatasetWriter, fingerprint
 from lolameme.data.tasks import Task, get_task
 from lolameme.errors import ConfigError, DataError, format_validation_error
 
@@ -137,7 +138,7 @@ def generate(
     with atomic_directory(out, overwrite=overwrite) as tmp:
         writer = DatasetWriter(tmp)
         result = task.build(config, writer, workers)
-        writer.finish(
+        manifest = writer.finish(
             task=task.name,
             format=task.format,
             config=config.model_dump(mode="json"),
@@ -150,4 +151,22 @@ def generate(
                 **dict(result.get("extra") or {}),
             },
         )
+        command = generate_command(task.name, preset, overrides, out.name, seed)
+        write_card(DatasetInfo(tmp, manifest), task, command)
     return out
+
+
+def write_card(info: DatasetInfo, task: Task, command: str) -> None:
+    """Write the ``README.md`` data-set card (outside the manifest's checksums)."""
+    try:
+        defaults = task.config_cls().model_dump(mode="json")
+    except Exception:  # a config without defaults for every field: no default column
+        defaults = None
+    text = render_card(
+        info,
+        fingerprint=fingerprint(info),
+        command=command,
+        description=task.description,
+        defaults=defaults,
+    )
+    atomic_write_text(info.path / CARD, text)

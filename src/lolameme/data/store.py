@@ -94,6 +94,14 @@ class DatasetInfo:
             ) from None
 
 
+def fingerprint(info: DatasetInfo) -> str:
+    """A hash of the manifest's checksums (data, config and globals files): equal iff the
+    same rows were generated. Runs record it; files outside the checksums (the
+    ``README.md`` card) do not change it."""
+    basis = info.manifest.get("sha256") or info.manifest
+    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text())

@@ -1,4 +1,5 @@
-"""``lolameme eval RUN``: exact match and loss of a trained run, per split and metadata."""
+"""``lolameme eval RUN`` (exact match and loss per split and metadata) and
+``lolameme predict RUN PROGRAM...`` (the run's answers to new programs)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import typer
 
-from lolameme._threads import threads_help
+from lolameme._threads import default_threads, threads_help
 
 
 def format_table(report: dict[str, Any]) -> str:
@@ -115,5 +116,61 @@ def eval_command(
             typer.echo(notes)
 
 
+def predict_command(
+    run: Path = typer.Argument(..., help="Run directory written by 'lolameme train'."),
+    programs: list[str] = typer.Argument(
+        ..., help="Programs to answer, or - to read one program per line from stdin."
+    ),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="One JSON object per line: program, prediction, and label and correct when "
+        "the globals are known.",
+    ),
+    language: str | None = typer.Option(
+        None, "--language", help="lola or meme: render each program in it before the model."
+    ),
+    globals_file: Path | None = typer.Option(
+        None,
+        "--globals",
+        help="Globals JSON {name: value} for labels.  [default: the run's data set's]",
+    ),
+    batch_size: int = typer.Option(256, min=1, help="Prompts decoded together."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    threads: int | None = typer.Option(None, min=1, help=threads_help()),
+) -> None:
+    """Print the run's answer to each program, one per line (greedy, as eval decodes).
+
+    A malformed program gets the parser's error on stderr (and an empty line, or an
+    "error" field with --json, on stdout), the others still run; the exit status is 1
+    when any program failed.
+    """
+    import sys
+
+    import torch
+
+    from lolameme.evaluation.predict import predict, read_globals
+    from lolameme.export import open_run
+
+    if programs == ["-"]:
+        programs = sys.stdin.read().splitlines()
+    elif "-" in programs:
+        raise typer.BadParameter("'-' (stdin) cannot be mixed with programs on the command line")
+    table = read_globals(globals_file) if globals_file is not None else None
+    torch.set_num_threads(threads or default_threads())
+    loaded = open_run(run, device=device)
+    items = predict(loaded, programs, language=language, globals=table, batch_size=batch_size)
+    for i, item in enumerate(items):
+        if item.error is not None:
+            typer.echo(f"error: program {i + 1}: {item.error}", err=True)
+        if as_json:
+            typer.echo(json.dumps(item.to_json()))
+        else:
+            typer.echo(item.prediction or "")
+    if any(item.error is not None for item in items):
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.command("eval")(eval_command)
+    app.command("predict")(predict_command)

@@ -7,7 +7,6 @@ original command line, so evaluation and resumption depend on the directory alon
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 import torch
 
 from lolameme._io import atomic_write_json
-from lolameme.data.store import DatasetInfo
+from lolameme.data.store import DatasetInfo, fingerprint
 from lolameme.errors import ConfigError, TrainingError
 from lolameme.runs.batching import Codec, TextCodec, TokenCodec
 from lolameme.runs.checkpoint import checkpoint_step, latest_checkpoint, load_weights
@@ -43,8 +42,7 @@ def model_from_config(config: dict[str, Any]) -> torch.nn.Module:
 
 def data_fingerprint(info: DatasetInfo) -> str:
     """A hash of the data set's shard checksums: equal iff the same rows were generated."""
-    basis = info.manifest.get("sha256") or info.manifest
-    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:16]
+    return fingerprint(info)
 
 
 def read_run(run_dir: str | Path) -> dict[str, Any]:

@@ -1,0 +1,37 @@
+"""The top-level Python API: lazy names that resolve to the functions the layers define."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import lolameme
+
+
+def test_import_does_not_load_torch() -> None:
+    src = str(Path(lolameme.__file__).resolve().parents[1])  # this checkout's src/
+    code = "import sys, lolameme; lolameme.load_run; print('torch' in sys.modules)"
+    env = {**os.environ, "PYTHONPATH": src}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert result.stdout.strip() == "False"
+
+
+def test_exports_are_the_internal_functions() -> None:
+    from lolameme.data.generate import generate
+    from lolameme.evaluation.run_eval import evaluate_run
+    from lolameme.training.config import TrainConfig
+
+    assert lolameme.generate is generate
+    assert lolameme.evaluate is evaluate_run
+    assert lolameme.TrainConfig is TrainConfig
+    assert set(lolameme.__all__) >= {"load_run", "generate", "train", "evaluate"}
+    for name in lolameme.__all__:
+        assert getattr(lolameme, name) is not None
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        lolameme.nope  # noqa: B018
