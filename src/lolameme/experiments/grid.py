@@ -17,7 +17,7 @@ from typing import Any
 
 from lolameme.errors import ConfigError
 from lolameme.experiments.registry import deep_merge
-from lolameme.experiments.spec import SCALES, ExperimentSpec, Scalar, fill_model
+from lolameme.experiments.spec import SCALES, ExperimentSpec, Scalar, fill_model, model_mixers
 
 SET_SECTIONS = ("data", "train", "eval", "model_scale", "seeds")
 # Training settings that bound one invocation without changing the final numbers.
@@ -247,6 +247,9 @@ def expand(
                 overrides = deep_merge(overrides, point.data)
                 train = deep_merge(train, point.train)
                 placeholders.update(point.model)
+            kwargs = {k: v for k, v in spec.mixer_kwargs.items() if k in model_mixers(model)}
+            if kwargs:  # only the model's own mixers: a spec's other plugins are no error
+                train = {**train, "mixer_kwargs": kwargs}
             for seed in chosen_seeds:
                 cells.append(
                     Cell(

@@ -3,7 +3,8 @@
     build_model("thex-13", scale="tiny", vocab_size=512, max_seq_len=256)
 
 A model is a list of blocks; a block is a sequence mixer (registered by name in
-:data:`MIXERS`) followed by an MLP. See ``docs/models.md``.
+:data:`MIXERS`, or any :class:`Mixer` subclass named by its import path) followed by an
+MLP; a spec may also name a whole-model builder. See ``docs/models.md``.
 
 The names below are imported on first use (PEP 562), so that importing
 ``lolameme.models.cli`` for ``lolameme --help`` does not import torch.
@@ -23,6 +24,9 @@ _EXPORTS = {
     "DecodeState": "lolameme.models.model",
     "LanguageModel": "lolameme.models.model",
     "build_model": "lolameme.models.model",
+    "model_from_config_dict": "lolameme.models.model",
+    "ExternalModel": "lolameme.models.external",
+    "ExternalModelConfig": "lolameme.models.config",
     "SCALES": "lolameme.models.presets",
     "get_scale": "lolameme.models.presets",
     "list_presets": "lolameme.models.presets",
@@ -33,6 +37,8 @@ __all__ = [
     "MIXERS",
     "SCALES",
     "DecodeState",
+    "ExternalModel",
+    "ExternalModelConfig",
     "LanguageModel",
     "LayerConfig",
     "Mixer",
@@ -41,13 +47,25 @@ __all__ = [
     "build_model",
     "get_scale",
     "list_presets",
+    "model_from_config_dict",
     "parse_spec",
 ]
 
 if TYPE_CHECKING:
-    from lolameme.models.config import LayerConfig, ModelConfig, SpecError
+    from lolameme.models.config import (
+        ExternalModelConfig,
+        LayerConfig,
+        ModelConfig,
+        SpecError,
+    )
+    from lolameme.models.external import ExternalModel
     from lolameme.models.mixers import MIXERS, Mixer
-    from lolameme.models.model import DecodeState, LanguageModel, build_model
+    from lolameme.models.model import (
+        DecodeState,
+        LanguageModel,
+        build_model,
+        model_from_config_dict,
+    )
     from lolameme.models.presets import SCALES, get_scale, list_presets
     from lolameme.models.spec import parse_spec
 

@@ -19,7 +19,10 @@ from lolameme.errors import ConfigError
 def train_command(
     data: Path | None = typer.Option(None, "--data", help="Data set directory."),
     model: str | None = typer.Option(
-        None, "--model", help="Model spec: gpt2, hyena, thex-13, 'attention*2', ..."
+        None,
+        "--model",
+        help="Model spec: gpt2, hyena, thex-13, 'attention*2', 'my_pkg.mixers:Cls*2', "
+        "'my_pkg.models:build' (docs/models.md)",
     ),
     out: Path = typer.Option(..., "--out", help="Run directory to create (or resume)."),
     scale: str | None = typer.Option(None, help="Model scale (smoke, tiny, ...). [tiny]"),
@@ -48,6 +51,12 @@ def train_command(
         None, help="full (every next token) or answer (label + eos only). [full]"
     ),
     max_seq_len: int | None = typer.Option(None, help="Model positions. [longest item]"),
+    mixer_kwargs: str | None = typer.Option(
+        None,
+        "--mixer-kwargs",
+        help="JSON: keyword arguments per mixer of the spec, over the scale's defaults, "
+        'e.g. \'{"my_pkg.mixers:GatedDelta": {"d_state": 8}}\'.',
+    ),
     eval_every: int | None = typer.Option(
         None, help="Steps between periodic evals; 0: end only. [steps/5]"
     ),
@@ -65,12 +74,15 @@ def train_command(
 ) -> None:
     """Train a model spec on a generated data set; writes checkpoints and metrics to --out."""
     typed = dict(locals())  # first statement: exactly the options, nothing else
+    from lolameme.models.cli import parse_mixer_kwargs
     from lolameme.training import TrainConfig, train
     from lolameme.training.run import RUN_JSON, read_run
 
     flags = ("resume", "overwrite", "tensorboard", "wandb", "quiet")
     given = {k: v for k, v in typed.items() if v is not None and k not in flags}
     given.update({k: True for k in flags[:-1] if typed[k]})
+    if mixer_kwargs is not None:
+        given["mixer_kwargs"] = parse_mixer_kwargs(mixer_kwargs)
     settings: dict[str, Any] = {}
     if resume and (out / RUN_JSON).is_file():
         settings = dict(read_run(out)["config"])
