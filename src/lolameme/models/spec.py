@@ -183,6 +183,9 @@ def parse_spec(
             f"mixer_kwargs for {', '.join(unused)}: spec '{normal}' has no such mixer "
             f"(it has: {', '.join(sorted(named))})"
         )
+    for index, layer in enumerate(layers):  # a knob a mixer does not take fails here, early
+        cls, _ = resolve_mixer(layer.mixer, where=f"spec '{normal}'")
+        cls.check_config(layer.width, layer.kwargs, where=f"spec '{normal}', layer {index}")
     return ModelConfig(
         spec=normal,
         scale=scale_.name,
