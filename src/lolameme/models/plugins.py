@@ -89,8 +89,9 @@ def resolve_mixer(name: str, *, where: str) -> tuple[type[Mixer], str]:
         return _mixer_class(import_object(name, where=where), name, where), name
     cls = MIXERS.get(name)
     if cls is not None:
-        # (a class defined in __main__ cannot be imported again: only its name is left)
-        keep_name = cls.__module__.startswith("lolameme.") or cls.__module__ == "__main__"
+        # (a class from __main__ or a function body cannot be imported again: keep the name)
+        unimportable = cls.__module__ == "__main__" or "<locals>" in cls.__qualname__
+        keep_name = cls.__module__.startswith("lolameme.") or unimportable
         return cls, name if keep_name else import_path_of(cls)
     target = entry_point_mixers().get(name.lower())
     if target is not None:

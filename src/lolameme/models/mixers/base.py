@@ -76,12 +76,12 @@ class Mixer(nn.Module):
         unknown = sorted(set(kwargs) - accepted)
         if unknown:
             raise SpecError(
-                f"{where}: mixer '{cls.name}' does not accept {', '.join(unknown)} "
+                f"{where}: mixer '{cls.name or cls.__name__}' does not accept {', '.join(unknown)} "
                 f"(it accepts: {', '.join(sorted(accepted)) or 'nothing'})"
             )
         problem = cls.config_problem(d_model, kwargs)
         if problem:
-            raise SpecError(f"{where}: mixer '{cls.name}': {problem}")
+            raise SpecError(f"{where}: mixer '{cls.name or cls.__name__}': {problem}")
 
     @classmethod
     def config_problem(cls, d_model: int, kwargs: Mapping[str, Any]) -> str | None:
