@@ -78,7 +78,7 @@ def test_the_documented_commands_run_as_written(tmp_path: Path) -> None:
     assert (run / "eval.json").is_file()
     results = pd.read_parquet(tmp_path / "results" / "cummean" / "results.parquet")
     assert sorted(results["model"]) == sorted(
-        ["attention*2", "cummean:CumMean*2", "attention,cummean:CumMean"]
+        ["attention*2", "cummean:CumMean*2", "attention,cummean:CumMean", "gru_lm:build"]
     )
     assert (results["status"] == "ok").all() and results["n_params"].gt(0).all()
     report = (tmp_path / "results" / "cummean" / "report.md").read_text()
