@@ -178,8 +178,19 @@ def check_cells(cells: list[Cell], out: Path) -> None:
     settings are invalid (the errors name the valid presets, scales and fields)."""
     from lolameme.models import parse_spec
 
-    for model, scale in {(c.model_spec, c.model_scale) for c in cells}:
-        parse_spec(model, scale=scale, vocab_size=256, max_seq_len=64)
+    checked: set[str] = set()
+    for cell in cells:
+        mixer_kwargs = cell.train.get("mixer_kwargs")
+        key = json.dumps([cell.model_spec, cell.model_scale, mixer_kwargs], sort_keys=True)
+        if key not in checked:
+            checked.add(key)
+            parse_spec(
+                cell.model_spec,
+                scale=cell.model_scale,
+                vocab_size=256,
+                max_seq_len=64,
+                mixer_kwargs=mixer_kwargs,
+            )
     seen: set[str] = set()
     for cell in cells:
         key = json.dumps(cell.train, sort_keys=True, default=str)

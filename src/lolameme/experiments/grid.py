@@ -22,7 +22,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lolameme.errors import ConfigError
-from lolameme.experiments.spec import ExperimentSpec, Scalar, ScaledSpec, fill_model
+from lolameme.experiments.spec import (
+    ExperimentSpec,
+    Scalar,
+    ScaledSpec,
+    fill_model,
+    model_mixers,
+)
 from lolameme.experiments.spec_loader import deep_merge
 
 SET_SECTIONS = ("data", "train", "eval", "model_scale", "seeds")
@@ -277,6 +283,9 @@ def expand(scaled: ScaledSpec, selection: Selection = Selection()) -> list[Cell]
                 overrides = deep_merge(overrides, point.data)
                 train = deep_merge(train, point.train)
                 placeholders.update(point.model)
+            kwargs = {k: v for k, v in spec.mixer_kwargs.items() if k in model_mixers(model)}
+            if kwargs:  # only the model's own mixers: a spec's other plugins are no error
+                train = {**train, "mixer_kwargs": kwargs}
             for seed in chosen_seeds:
                 cells.append(
                     Cell(

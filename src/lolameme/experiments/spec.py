@@ -36,11 +36,23 @@ PaperValue = float | tuple[float, float] | None
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # A placeholder in a model spec (``attention@{width}*2``), filled by an axis's model_key.
 _PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+# The mixers of the presets without a layer pattern (thex-N: hyena and attention).
+_PRESET_MIXERS = {"gpt2": {"attention"}, "hyena": {"hyena"}, "base_conv": {"base_conv"}}
 
 
 def model_placeholders(model: str) -> list[str]:
     """The ``{name}`` placeholders of a model spec template, in order."""
     return _PLACEHOLDER.findall(model)
+
+
+def model_mixers(model: str) -> set[str]:
+    """The mixers a model spec uses (``a@{width}*2,b`` -> {a, b}; ``thex-13`` -> hyena and
+    attention), as ``mixer_kwargs`` keys name them: names lower-cased, paths as written."""
+    text = re.sub(r"\s+", "", model)
+    if text.lower() in _PRESET_MIXERS or text.lower().startswith("thex-"):
+        return _PRESET_MIXERS.get(text.lower(), {"hyena", "attention"})
+    names = (re.split(r"[@*]", item, maxsplit=1)[0] for item in text.split(","))
+    return {name if ":" in name else name.lower() for name in names}
 
 
 def fill_model(model: str, values: dict[str, Scalar]) -> str:
@@ -323,6 +335,11 @@ class ExperimentSpec(_Strict):
     task: str = "lolameme"
     data: DataSettings = Field(default_factory=DataSettings)
     models: list[str] = Field(min_length=1)
+    mixer_kwargs: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="keyword arguments per mixer (as the models name it, e.g. a plugin's "
+        "module.path:Class), given to every model that uses it",
+    )
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     axes: list[Axis] = Field(default_factory=list)
     splits: list[str] = Field(min_length=1, description="test splits evaluated in every cell")
@@ -368,6 +385,10 @@ class ExperimentSpec(_Strict):
                     f"{what}: split '{split}' is not evaluated (splits: {self.splits})"
                 )
         self._check_placeholders()
+        used = {name for model in self.models for name in model_mixers(model)}
+        unused = sorted(set(self.mixer_kwargs) - used)
+        if unused:
+            raise ValueError(f"mixer_kwargs for {unused}: no model uses such a mixer")
         for what, names in self._model_uses():
             for name in names:
                 if not fnmatch.filter(self.models, name):

@@ -55,3 +55,23 @@ class ModelConfig(BaseModel):
     layers: list[LayerConfig] = Field(min_length=1)
     tie_embeddings: bool = True
     init: Literal["gpt2", "pytorch"] = "gpt2"
+
+
+class ExternalModelConfig(BaseModel):
+    """A whole model from a builder outside the package (see :mod:`lolameme.models.plugins`).
+
+    ``builder`` is the import path of a callable ``(vocab_size, max_seq_len, scale) ->
+    nn.Module``; the saved config rebuilds the model wherever that path imports. Its
+    presence is what tells this config from a :class:`ModelConfig` in ``run.json``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    builder: str
+    scale: str
+    vocab_size: PositiveInt
+    max_seq_len: PositiveInt
+
+    @property
+    def spec(self) -> str:
+        return self.builder

@@ -20,9 +20,11 @@ import torch
 from torch import Tensor, nn
 
 from lolameme.models.block import Block
-from lolameme.models.config import LayerConfig, ModelConfig, SpecError
-from lolameme.models.mixers import MIXERS, Mixer
-from lolameme.models.spec import parse_spec
+from lolameme.models.config import ExternalModelConfig, LayerConfig, ModelConfig
+from lolameme.models.external import ExternalModel
+from lolameme.models.mixers import Mixer
+from lolameme.models.plugins import resolve_mixer
+from lolameme.models.spec import MixerKwargs, parse_spec
 
 INIT_STD = 0.02  # GPT-2's initializer_range
 
@@ -36,11 +38,7 @@ class DecodeState:
 
 
 def _build_mixer(layer: LayerConfig, index: int, n_layers: int, l_max: int) -> Mixer:
-    cls = MIXERS.get(layer.mixer)
-    if cls is None:
-        raise SpecError(
-            f"layer {index}: unknown mixer '{layer.mixer}' (valid: {', '.join(sorted(MIXERS))})"
-        )
+    cls, _ = resolve_mixer(layer.mixer, where=f"layer {index}")
     cls.check_config(layer.width, layer.kwargs, where=f"layer {index}")
     return cls(layer.width, index, n_layers, l_max=l_max, **layer.kwargs)
 
@@ -204,7 +202,16 @@ class LanguageModel(nn.Module):
 
     @classmethod
     def from_config_dict(cls, data: dict[str, Any]) -> LanguageModel:
+        """Rebuild from :meth:`config_dict` (plugin mixers are imported by their path)."""
         return cls(ModelConfig.model_validate(data))
+
+
+def model_from_config_dict(data: dict[str, Any]) -> LanguageModel | ExternalModel:
+    """Rebuild whichever model a saved ``config_dict()`` describes: an external
+    builder's (the dict names a ``builder``) or a :class:`LanguageModel`."""
+    if "builder" in data:
+        return ExternalModel.from_config_dict(data)
+    return LanguageModel.from_config_dict(data)
 
 
 def build_model(
@@ -215,8 +222,11 @@ def build_model(
     max_seq_len: int = 1024,
     tie_embeddings: bool = True,
     init: Literal["gpt2", "pytorch"] = "gpt2",
-) -> LanguageModel:
-    """Build the model a spec string names (see :mod:`lolameme.models.spec`) at ``scale``."""
+    mixer_kwargs: MixerKwargs | None = None,
+) -> Any:
+    """Build the model a spec string names (see :mod:`lolameme.models.spec`) at ``scale``:
+    a :class:`LanguageModel`, or an :class:`ExternalModel` when ``spec`` is a builder's
+    import path."""
     config = parse_spec(
         spec,
         scale=scale,
@@ -224,5 +234,8 @@ def build_model(
         max_seq_len=max_seq_len,
         tie_embeddings=tie_embeddings,
         init=init,
+        mixer_kwargs=mixer_kwargs,
     )
+    if isinstance(config, ExternalModelConfig):
+        return ExternalModel(config)
     return LanguageModel(config)

@@ -6,41 +6,59 @@ Grammar (case and spaces ignored)::
     preset  := "gpt2" | "hyena" | "base_conv" | "thex-" N
     pattern := item ("," item)*
     item    := MIXER ["@" WIDTH] ["*" COUNT]
+    MIXER   := registered name | entry-point name | module.path:MixerClass
+    spec    := module.path:build          (a whole model, see lolameme.models.plugins)
 
 ``thex-N`` is ``hyena`` with layer N (counted from 0 at the input) replaced by a GPT-2
 attention block of the GPT-2 width. In a pattern every mixer takes its width, MLP width
 and keyword arguments from the scale; ``@WIDTH`` resizes one item (its MLP keeps the
 scale's ratio) and ``*COUNT`` repeats it. ``hyena*6,attention,hyena*11`` is THEX-6.
 A bare mixer name that is also a preset (``hyena``, ``base_conv``) means the preset;
-``hyena*1`` is a single layer.
+``hyena*1`` is a single layer. Names are case-insensitive; import paths keep their case.
+A layer's keyword arguments are the scale's defaults for its mixer (none for plugins),
+updated by ``mixer_kwargs[MIXER]``.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
-from lolameme.models.config import LayerConfig, ModelConfig, SpecError
-from lolameme.models.mixers import MIXERS
+from lolameme.models.config import ExternalModelConfig, LayerConfig, ModelConfig, SpecError
+from lolameme.models.plugins import model_builder, resolve_mixer, valid_mixers
 from lolameme.models.presets import Scale, get_scale
 
-_ITEM = re.compile(r"^(?P<mixer>[a-z_][a-z0-9_]*)(?:@(?P<width>-?\d+))?(?:\*(?P<count>-?\d+))?$")
+_ITEM = re.compile(
+    r"^(?P<mixer>[A-Za-z_][\w.]*(?::[A-Za-z_][\w.]*)?)"
+    r"(?:@(?P<width>-?\d+))?(?:\*(?P<count>-?\d+))?$"
+)
 _THEX = re.compile(r"^thex-(?P<n>-?\d+)$")
 _PRESETS_HELP = "presets: gpt2, hyena, base_conv, thex-N"
+MixerKwargs = Mapping[str, Mapping[str, Any]]
 
 
 def _valid_names() -> str:
-    return f"valid mixers: {', '.join(sorted(MIXERS))}; {_PRESETS_HELP}"
+    return f"{valid_mixers()}; {_PRESETS_HELP}"
 
 
-def _layer(scale: Scale, mixer: str, width: int | None = None) -> LayerConfig:
+def _layer(
+    scale: Scale,
+    mixer: str,
+    width: int | None = None,
+    *,
+    record: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> LayerConfig:
+    """A layer of ``mixer`` at ``scale``; ``record`` is what the config saves as its mixer
+    (an import path for plugins, default ``mixer``), ``extra`` updates its kwargs."""
     defaults = scale.defaults(mixer)
     layer_width, mlp_width = defaults.at_width(width) if width else (defaults.width, None)
     return LayerConfig(
-        mixer=mixer,
+        mixer=record or mixer,
         width=layer_width,
         mlp_width=mlp_width or defaults.mlp_width,
-        kwargs=dict(defaults.kwargs),
+        kwargs={**defaults.kwargs, **(extra or {})},
     )
 
 
@@ -65,7 +83,7 @@ def _preset(name: str, scale: Scale) -> list[LayerConfig] | None:
     return layers
 
 
-def _pattern(text: str, scale: Scale) -> tuple[list[LayerConfig], str]:
+def _pattern(text: str, scale: Scale, mixer_kwargs: MixerKwargs) -> tuple[list[LayerConfig], str]:
     """Parse a free pattern into layers and its normal form (runs merged, ``*1`` dropped)."""
     runs: list[tuple[str, int]] = []  # (item text without count, count)
     layers: list[LayerConfig] = []
@@ -77,13 +95,13 @@ def _pattern(text: str, scale: Scale) -> tuple[list[LayerConfig], str]:
                 f"e.g. 'hyena*6,attention@768,hyena*11'; {_valid_names()}"
             )
         mixer, width, count = match["mixer"], match["width"], match["count"]
-        if mixer not in MIXERS:
-            raise SpecError(f"unknown mixer '{mixer}' in spec '{text}'; {_valid_names()}")
         if width is not None and int(width) <= 0:
             raise SpecError(f"width must be a positive integer, got {width} in '{item}'")
         if count is not None and int(count) <= 0:
             raise SpecError(f"count must be a positive integer, got {count} in '{item}'")
-        layer = _layer(scale, mixer, int(width) if width else None)
+        _, record = resolve_mixer(mixer, where=f"spec '{text}'")
+        extra = mixer_kwargs.get(mixer)
+        layer = _layer(scale, mixer, int(width) if width else None, record=record, extra=extra)
         n = int(count) if count else 1
         layers.extend([layer] * n)
         key = f"{mixer}@{int(width)}" if width else mixer
@@ -105,6 +123,11 @@ def _dominant_width(layers: list[LayerConfig]) -> int:
     return max(counts, key=lambda w: counts[w])
 
 
+def _lower_names(text: str) -> str:
+    """``text`` with every registry name lower-cased; import paths keep their case."""
+    return ",".join(item if ":" in item else item.lower() for item in text.split(","))
+
+
 def parse_spec(
     spec: str,
     *,
@@ -113,11 +136,15 @@ def parse_spec(
     max_seq_len: int,
     tie_embeddings: bool = True,
     init: Literal["gpt2", "pytorch"] = "gpt2",
-) -> ModelConfig:
-    """Expand ``spec`` at ``scale`` into the explicit per-layer :class:`ModelConfig`.
+    mixer_kwargs: MixerKwargs | None = None,
+) -> ModelConfig | ExternalModelConfig:
+    """Expand ``spec`` at ``scale`` into the explicit per-layer :class:`ModelConfig`, or,
+    when ``spec`` is the import path of a model builder, an :class:`ExternalModelConfig`.
 
     ``tie_embeddings`` and ``init`` are model-wide, not per layer (see
-    :class:`ModelConfig`); their defaults are GPT-2's.
+    :class:`ModelConfig`); their defaults are GPT-2's; a builder's model makes its own
+    choices. ``mixer_kwargs`` maps a mixer as the spec names it to keyword arguments that
+    update the scale's defaults for every layer of it.
     """
     if not isinstance(spec, str) or not re.sub(r"\s+", "", spec):
         raise SpecError(
@@ -125,16 +152,40 @@ def parse_spec(
             f"'hyena*6,attention,hyena*11'; {_valid_names()}"
         )
     scale_ = get_scale(scale)
-    text = re.sub(r"\s+", "", spec).lower()
+    text = _lower_names(re.sub(r"\s+", "", spec))
     if vocab_size <= 0 or max_seq_len <= 0:
         raise SpecError(
             f"vocab_size and max_seq_len must be positive, got {vocab_size} and {max_seq_len}"
         )
+    if model_builder(text) is not None:
+        if mixer_kwargs:
+            raise SpecError(f"spec '{text}' is a whole-model builder: mixer_kwargs do not apply")
+        return ExternalModelConfig(
+            builder=text, scale=scale_.name, vocab_size=vocab_size, max_seq_len=max_seq_len
+        )
+    mixer_kwargs = {_lower_names(k): v for k, v in (mixer_kwargs or {}).items()}
     layers = _preset(text, scale_)
     if layers is not None:
         normal = text if not text.startswith("thex-") else f"thex-{int(text[5:])}"
+        layers = [
+            layer.model_copy(update={"kwargs": {**layer.kwargs, **mixer_kwargs[layer.mixer]}})
+            if layer.mixer in mixer_kwargs
+            else layer
+            for layer in layers
+        ]
+        named = {layer.mixer for layer in layers}
     else:
-        layers, normal = _pattern(text, scale_)
+        layers, normal = _pattern(text, scale_, mixer_kwargs)
+        named = {_ITEM.match(item)["mixer"] for item in text.split(",")}  # type: ignore[index]
+    unused = sorted(set(mixer_kwargs) - named)
+    if unused:
+        raise SpecError(
+            f"mixer_kwargs for {', '.join(unused)}: spec '{normal}' has no such mixer "
+            f"(it has: {', '.join(sorted(named))})"
+        )
+    for index, layer in enumerate(layers):  # a knob a mixer does not take fails here, early
+        cls, _ = resolve_mixer(layer.mixer, where=f"spec '{normal}'")
+        cls.check_config(layer.width, layer.kwargs, where=f"spec '{normal}', layer {index}")
     return ModelConfig(
         spec=normal,
         scale=scale_.name,

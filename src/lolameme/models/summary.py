@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from lolameme.models.config import LayerConfig
+from lolameme.models.external import ExternalModel
 from lolameme.models.model import LanguageModel, build_model
 from lolameme.models.presets import list_presets
 
@@ -34,7 +35,9 @@ def human_count(n: int) -> str:
     return str(n)
 
 
-def _meta_model(spec: str, scale: str, vocab_size: int, max_seq_len: int) -> LanguageModel:
+def _meta_model(
+    spec: str, scale: str, vocab_size: int, max_seq_len: int
+) -> LanguageModel | ExternalModel:
     with torch.device("meta"):
         return build_model(spec, scale=scale, vocab_size=vocab_size, max_seq_len=max_seq_len)
 
@@ -62,6 +65,21 @@ def describe_presets(scale: str, vocab_size: int, max_seq_len: int) -> list[dict
 def describe_spec(spec: str, scale: str, vocab_size: int, max_seq_len: int) -> dict[str, Any]:
     """A model row plus one row per layer (mixer, widths, adapter, parameters, state)."""
     model = _meta_model(spec, scale, vocab_size, max_seq_len)
+    if isinstance(model, ExternalModel):  # a builder's model: no layers we know of
+        return {
+            "spec": model.spec,
+            "scale": scale,
+            "layers": None,
+            "pattern": model.spec,
+            "parameters": model.num_parameters(),
+            "state_size": model.state_size(),
+            "learned_positions": None,
+            "embed_width": None,
+            "vocab_size": vocab_size,
+            "max_seq_len": max_seq_len,
+            "out_adapter": "",
+            "layer_rows": [],
+        }
     layers = []
     for i, (block, layer) in enumerate(zip(model.blocks, model.config.layers, strict=True)):
         adapter = block.proj_in

@@ -34,10 +34,11 @@ def build_model(
 
 
 def model_from_config(config: dict[str, Any]) -> torch.nn.Module:
-    """Rebuild a model from the ``config_dict()`` saved in ``run.json``."""
-    from lolameme.models import LanguageModel
+    """Rebuild a model from the ``config_dict()`` saved in ``run.json`` (plugin mixers and
+    model builders are imported again by the paths it records)."""
+    from lolameme.models import model_from_config_dict
 
-    return LanguageModel.from_config_dict(config)
+    return model_from_config_dict(config)
 
 
 def data_fingerprint(info: DatasetInfo) -> str:

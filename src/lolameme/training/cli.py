@@ -28,7 +28,8 @@ def train_command(
     model: str | None = typer.Option(
         None,
         "--model",
-        help="Model spec: gpt2, hyena, thex-13, 'attention*2', ...  [required unless --resume]",
+        help="Model spec: gpt2, hyena, thex-13, 'attention*2', 'my_pkg.mixers:Cls*2', "
+        "'my_pkg.models:build' (docs/models.md).  [required unless --resume]",
     ),
     out: Path = typer.Option(..., "--out", help="Run directory to create (or resume)."),
     scale: str | None = typer.Option(None, help="Model scale (smoke, tiny, ...).  [default: tiny]"),
@@ -61,6 +62,12 @@ def train_command(
         None, help="full (every next token) or answer (label + eos only).  [default: full]"
     ),
     max_seq_len: int | None = typer.Option(None, help="Model positions.  [default: longest item]"),
+    mixer_kwargs: str | None = typer.Option(
+        None,
+        "--mixer-kwargs",
+        help="JSON: keyword arguments per mixer of the spec, over the scale's defaults, "
+        'e.g. \'{"my_pkg.mixers:GatedDelta": {"d_state": 8}}\'.',
+    ),
     eval_every: int | None = typer.Option(
         None, help="Steps between periodic evals; 0: end only.  [default: steps/5]"
     ),
@@ -97,6 +104,7 @@ def train_command(
     """Train a model spec on a generated data set; writes checkpoints and metrics to --out."""
     typed = dict(locals())  # first statement: exactly the options, nothing else
     from lolameme.evaluation.evaluate import evaluate_frame
+    from lolameme.models.cli import parse_mixer_kwargs
     from lolameme.runs.directory import read_run
     from lolameme.runs.layout import RUN_JSON
     from lolameme.training import TrainConfig, train
@@ -104,6 +112,8 @@ def train_command(
     flags = ("resume", "overwrite", "tensorboard", "wandb", "quiet")
     given = {k: v for k, v in typed.items() if v is not None and k not in flags}
     given.update({k: True for k in flags[:-1] if typed[k]})
+    if mixer_kwargs is not None:
+        given["mixer_kwargs"] = parse_mixer_kwargs(mixer_kwargs)
     settings: dict[str, Any] = {}
     if resume and (out / RUN_JSON).is_file():
         settings = dict(read_run(out)["config"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -20,6 +20,7 @@ IDENTITY_FIELDS = (
     "batch_size",
     "tie_embeddings",
     "init",
+    "mixer_kwargs",
 )
 
 
@@ -29,7 +30,13 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     data: Path = Field(description="data set directory written by 'lolameme generate'")
-    model: str = Field(description="model spec, e.g. gpt2, hyena, thex-13, 'attention*2'")
+    model: str = Field(
+        description="model spec, e.g. gpt2, thex-13, 'attention*2', 'my_pkg.mixers:Cls*2', "
+        "or a model builder 'my_pkg.models:build'"
+    )
+    mixer_kwargs: dict[str, dict[str, Any]] | None = Field(
+        None, description="keyword arguments per mixer of the spec, over the scale's defaults"
+    )
     out: Path = Field(description="run directory (tokenizer, checkpoints, metrics, eval)")
     scale: str = "tiny"
     steps: int | None = Field(None, ge=1, description="optimiser steps (default: 1 epoch)")

@@ -175,6 +175,7 @@ class _Session:
             max_seq_len=self.data.max_seq_len,
             tie_embeddings=config.tie_embeddings,
             init=config.init,
+            mixer_kwargs=config.mixer_kwargs,
         ).to(device)
         self.checkpoint = latest_checkpoint(self.out) if saved else None
         self.optimizer = build_optimizer(

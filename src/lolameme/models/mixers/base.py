@@ -20,14 +20,21 @@ from lolameme.models.ops import History
 
 
 class Mixer(nn.Module):
-    """Base class of sequence mixers.
+    """Base class of sequence mixers, the package's own and plugins alike.
 
-    Subclasses set ``name`` (the registry key) and ``position_aware`` (whether the mixer
-    itself tells positions apart, as convolutions do; when no layer of a model does,
-    the model adds learned position embeddings), and implement ``forward`` and
-    ``state_size``. The ``prefill``/``step`` defaults below recompute the forward pass
-    over the cached input history: correct for any causal mixer, O(L) per token;
-    mixers override them with a real recurrent state.
+    Public interface (``docs/models.md``, "Add your own mixer"):
+
+    - constructor ``(d_model, layer_idx, n_layers, *, l_max, **keyword-only knobs)``;
+    - ``forward(u)``: (B, L, D) -> (B, L, D), causal;
+    - ``state_size(L)``: numbers kept per sequence to decode the token after L;
+    - optional ``prefill``/``step``: the defaults below recompute the forward pass over
+      the cached input history, correct for any causal mixer, O(L) per token; mixers
+      override them with a real recurrent state.
+
+    Subclasses may set ``name`` (the registry key; plugins named by import path need
+    none) and ``position_aware`` (whether the mixer itself tells positions apart, as
+    convolutions do; when no layer of a model does, the model adds learned position
+    embeddings). ``lolameme models check`` verifies the contract.
     """
 
     name: ClassVar[str] = ""
@@ -69,12 +76,12 @@ class Mixer(nn.Module):
         unknown = sorted(set(kwargs) - accepted)
         if unknown:
             raise SpecError(
-                f"{where}: mixer '{cls.name}' does not accept {', '.join(unknown)} "
+                f"{where}: mixer '{cls.name or cls.__name__}' does not accept {', '.join(unknown)} "
                 f"(it accepts: {', '.join(sorted(accepted)) or 'nothing'})"
             )
         problem = cls.config_problem(d_model, kwargs)
         if problem:
-            raise SpecError(f"{where}: mixer '{cls.name}': {problem}")
+            raise SpecError(f"{where}: mixer '{cls.name or cls.__name__}': {problem}")
 
     @classmethod
     def config_problem(cls, d_model: int, kwargs: Mapping[str, Any]) -> str | None:
