@@ -15,6 +15,7 @@ import click
 import typer
 
 from lolameme import __version__
+from lolameme._proc import Terminated, install_sigterm_handler
 from lolameme.errors import LolamemeError, format_validation_error
 
 app = typer.Typer(
@@ -85,6 +86,7 @@ def fail(message: str, code: int = 2) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script: user errors become one line, never a traceback."""
+    install_sigterm_handler()  # SIGTERM unwinds: pools stopped, partial outputs removed
     try:
         result = app(args=argv, standalone_mode=False)
     except _USAGE_ERRORS as exc:
@@ -96,11 +98,22 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         typer.echo("error: interrupted", err=True)
         sys.exit(130)
+    except Terminated:
+        typer.echo("error: terminated (SIGTERM); partial outputs were removed", err=True)
+        sys.exit(143)
     except LolamemeError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
     except FileNotFoundError as exc:
         typer.echo(f"error: no such file or directory: {exc.filename or exc}", err=True)
+        sys.exit(2)
+    except PermissionError as exc:
+        typer.echo(f"error: permission denied: {exc.filename or exc}", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        if exc.filename is None:  # not about a path the user named: a bug, keep the traceback
+            raise
+        typer.echo(f"error: {exc.strerror or exc}: {exc.filename}", err=True)
         sys.exit(2)
     except Exception as exc:
         if type(exc).__name__ == "ValidationError":  # pydantic, without importing it here

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lolameme._io import atomic_write_json, atomic_write_text
+from lolameme._io import atomic_write_json, atomic_write_text, check_output_dir
 from lolameme.errors import ConfigError
 from lolameme.experiments.cell import (
     CellTask,
@@ -33,7 +33,14 @@ from lolameme.experiments.grid import Cell, expand, parse_sets, with_sets
 from lolameme.experiments.registry import load_spec
 from lolameme.experiments.spec import ExperimentSpec
 from lolameme.experiments.store import ResultsStore
-from lolameme.reporting.results import INCOMPLETE, INVOCATIONS_FILE, OK, RUNS_DIR, spec_file
+from lolameme.reporting.results import (
+    INCOMPLETE,
+    INVOCATIONS_FILE,
+    OK,
+    RUNS_DIR,
+    is_experiment_dir,
+    spec_file,
+)
 
 
 @dataclass
@@ -129,7 +136,11 @@ def run_experiment(
     if cell_fn is None:
         check_cells(cells, out)
     summary = RunSummary(spec.name, scale, out, cells=len(cells))
+    # Into a new, empty or earlier experiment directory only; the lock file marks it ours.
+    check_output_dir(out, is_ours=is_experiment_dir, what="experiment output", replace=False)
     store = ResultsStore(out)
+    with store.locked():
+        pass
     _check_stale(store, cells, replace=replace)
     if not tag:
         resolved = resolved_spec(spec, scale, parse_sets(list(sets)))

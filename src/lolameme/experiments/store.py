@@ -18,7 +18,14 @@ from typing import Any
 from lolameme._io import atomic_path
 from lolameme.experiments.cell import record_path
 from lolameme.experiments.grid import Cell
-from lolameme.reporting.results import BASE_COLUMNS, CELLS_DIR, OK, RESULTS_FILE
+from lolameme.reporting.results import (
+    BASE_COLUMNS,
+    CELLS_DIR,
+    LOCK_FILE,
+    OK,
+    RESULTS_FILE,
+    read_results_file,
+)
 
 try:  # POSIX; elsewhere two drivers on one directory are simply not guarded
     import fcntl
@@ -56,9 +63,8 @@ class ResultsStore:
         """Copy rows of finished cells missing from ``results.parquet`` into it."""
         present = set()
         if (self.out / RESULTS_FILE).is_file():
-            import pandas as pd
-
-            present = set(pd.read_parquet(self.out / RESULTS_FILE, columns=["cell_id"])["cell_id"])
+            results = read_results_file(self.out / RESULTS_FILE, columns=["cell_id"])
+            present = set(results["cell_id"])
         rows = []
         for cell in cells:
             rec = self.record(cell.cell_id)
@@ -74,7 +80,7 @@ class ResultsStore:
 
         with self.locked():
             path = self.out / RESULTS_FILE
-            old = pd.read_parquet(path) if path.is_file() else pd.DataFrame()
+            old = read_results_file(path) if path.is_file() else pd.DataFrame()
             new = pd.DataFrame(rows)
             if len(old):
                 old = old[~old["cell_id"].isin(new["cell_id"])]
@@ -86,7 +92,7 @@ class ResultsStore:
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Exclusive access to the directory's shared files (two drivers may share it)."""
-        lock = self.out / f".{RESULTS_FILE}.lock"
+        lock = self.out / LOCK_FILE
         lock.parent.mkdir(parents=True, exist_ok=True)
         with open(lock, "a") as fh:
             if fcntl is not None:

@@ -9,11 +9,13 @@ directory with their wall times, and any failed cell.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 from lolameme._io import atomic_write_json, atomic_write_text
+from lolameme.errors import OutputError
 from lolameme.reporting.aggregate import display_name, experiment_rows, summarize
 from lolameme.reporting.breakdown import breakdown_json, breakdown_markdown, compute_breakdown
 from lolameme.reporting.figures import figure_series, plot_figure, series_json, series_markdown
@@ -237,6 +239,8 @@ def write_report(out: str | Path) -> Path:
     """Write ``report.md``, ``report.json`` and ``figures/`` into ``out``; return report.md."""
     out = Path(out)
     frame = read_results(out)
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise OutputError(f"permission denied: cannot write the report into {out} (read-only)")
     if "tag" not in frame.columns:
         frame["tag"] = ""
     specs = sorted(read_specs(out).values(), key=_paper_order)

@@ -22,6 +22,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from lolameme._io import parquet_frame
 from lolameme.errors import DataError
 
 RESULTS_FILE = "results.parquet"
@@ -31,6 +32,7 @@ RUNS_DIR = "runs"
 DATA_DIR = "data"
 INVOCATIONS_FILE = "invocations.jsonl"
 EVAL_JSON = "eval.json"
+LOCK_FILE = f".{RESULTS_FILE}.lock"  # created first by every ``experiment run``: the marker
 
 # Columns every results row has, whatever the experiment (axis columns come on top).
 BASE_COLUMNS = (
@@ -54,6 +56,8 @@ BASE_COLUMNS = (
     "data_dir",
     "finished_at",
 )
+RESULTS_REQUIRED = ("experiment", "scale", "cell_id", "status")  # a results.parquet without
+# them was not written by the runner
 OK = "ok"
 FAILED = "failed"
 INCOMPLETE = "incomplete"  # training stopped early on purpose (stop_after); resumes on rerun
@@ -67,20 +71,40 @@ def metric_column(metric: str, split: str | None = None) -> str:
     return f"{metric}_{split}" if split else metric
 
 
+def is_experiment_dir(path: str | Path) -> bool:
+    """Whether ``path`` is an output directory of ``lolameme experiment run``.
+
+    The runner creates :data:`LOCK_FILE` before anything else, so even a run killed in
+    its first second is recognised (and resumed) by the next one.
+    """
+    path = Path(path)
+    names = (LOCK_FILE, RESULTS_FILE, SPECS_DIR, CELLS_DIR, INVOCATIONS_FILE)
+    return any((path / name).exists() for name in names)
+
+
 def spec_file(out: Path, experiment: str, scale: str) -> Path:
     return Path(out) / SPECS_DIR / f"{experiment}--{scale}.json"
 
 
 def read_results(out: str | Path) -> Any:
     """The results table of ``out`` as a pandas DataFrame, or a clear error."""
-    import pandas as pd
-
     path = Path(out) / RESULTS_FILE
     if not path.is_file():
         raise DataError(
             f"no {RESULTS_FILE} in {out} (run 'lolameme experiment run NAME --out {out}' first)"
         )
-    return pd.read_parquet(path)
+    return read_results_file(path)
+
+
+def read_results_file(path: Path, columns: list[str] | None = None) -> Any:
+    """One ``results.parquet``; a damaged one is one error that says how to rebuild it."""
+    try:
+        return parquet_frame(path, columns, required=RESULTS_REQUIRED)
+    except DataError as exc:
+        raise DataError(
+            f"{exc}; delete it and rerun 'lolameme experiment run' with the same --out: "
+            f"it is rebuilt from {path.parent / CELLS_DIR}"
+        ) from None
 
 
 def read_specs(out: str | Path) -> dict[tuple[str, str], dict[str, Any]]:

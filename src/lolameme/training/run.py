@@ -34,6 +34,8 @@ RUN_JSON = "run.json"
 TOKENIZER = "tokenizer.json"
 METRICS = "metrics.jsonl"
 EVAL_JSON = "eval.json"
+# What every run.json holds (a file without them is damaged or foreign).
+RUN_KEYS = ("config", "data", "format", "vocab_size", "max_seq_len", "model")
 
 
 def build_model(
@@ -66,9 +68,15 @@ def read_run(run_dir: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise TrainingError(f"{run_dir} is not a lolameme run: no {RUN_JSON}")
     try:
-        return json.loads(path.read_text())
+        meta = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise TrainingError(f"{path}: not valid JSON ({exc.msg})") from None
+    except UnicodeDecodeError:
+        raise TrainingError(f"{path}: not valid JSON (not UTF-8 text)") from None
+    missing = [k for k in RUN_KEYS if not isinstance(meta, dict) or k not in meta]
+    if missing:
+        raise TrainingError(f"{path}: damaged, not a lolameme run file (no {', '.join(missing)})")
+    return meta
 
 
 def write_run(run_dir: Path, meta: dict[str, Any]) -> None:
