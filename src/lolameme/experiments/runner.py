@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lolameme._io import atomic_write_json, atomic_write_text, check_output_dir
+from lolameme._io import atomic_write_bytes, atomic_write_json, check_output_dir
 from lolameme.errors import ConfigError
 from lolameme.experiments.cell import (
     CellTask,
@@ -248,7 +248,7 @@ def _log_invocation(
 ) -> None:
     """Append one line to ``invocations.jsonl`` (rewritten atomically)."""
     path = out / INVOCATIONS_FILE
-    old = path.read_text() if path.is_file() else ""
+    old = path.read_bytes() if path.is_file() else b""  # kept as is, even if damaged
     line = {
         "command": command,
         "experiment": summary.experiment,
@@ -263,4 +263,4 @@ def _log_invocation(
         "wall_seconds": round(summary.wall_seconds, 1),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    atomic_write_text(path, old + json.dumps(line) + "\n")
+    atomic_write_bytes(path, old + (json.dumps(line) + "\n").encode())

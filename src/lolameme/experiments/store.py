@@ -42,9 +42,10 @@ class ResultsStore:
     def record(self, cell_id: str) -> dict[str, Any] | None:
         path = record_path(self.out, cell_id)
         try:
-            return json.loads(path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
+            record = json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):  # missing, cut or damaged: the cell reruns
             return None
+        return record if isinstance(record, dict) else None
 
     def is_done(self, cell: Cell) -> bool:
         rec = self.record(cell.cell_id)
