@@ -101,14 +101,34 @@ def atomic_directory(path: str | os.PathLike[str], *, overwrite: bool = False) -
             if not overwrite and path.is_dir() and any(path.iterdir()):
                 raise FileExistsError(path)
             old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, old)
-            os.replace(tmp, path)
+            with _signals_deferred():  # no SIGTERM/Ctrl-C between the two renames
+                os.replace(path, old)
+                os.replace(tmp, path)
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGTERM and SIGINT until the block ends (main thread, POSIX; else a no-op)."""
+    import signal
+    import threading
+
+    held = {signal.SIGTERM, signal.SIGINT}
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not (
+        threading.main_thread()
+    ):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 # A hidden temporary sibling of atomic_directory: ``.NAME.partial-PID-*`` / ``.NAME.old-PID``.
@@ -128,7 +148,8 @@ def _alive(pid: int) -> bool:
 def remove_stale_partials(path: str | os.PathLike[str]) -> list[Path]:
     """Remove ``.NAME.partial-PID-*`` and ``.NAME.old-PID`` siblings of ``path`` left by
     a killed build: only this user's, and only when process PID no longer exists (a
-    build still running elsewhere keeps its directory). Returns what was removed."""
+    build still running elsewhere keeps its directory). An ``.old`` one whose ``path``
+    is missing is put back instead. Returns what was removed or restored."""
     path = Path(path)
     removed = []
     if not path.parent.is_dir():
@@ -144,7 +165,11 @@ def remove_stale_partials(path: str | os.PathLike[str]) -> list[Path]:
                     continue
             except FileNotFoundError:
                 continue
-            if entry.is_dir() and not entry.is_symlink():
+            if ".old-" in entry.name[len(path.name) :] and not path.exists():
+                # killed between the two renames of a replacement: the old one is the
+                # last complete version, so it goes back into place
+                os.replace(entry, path)
+            elif entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)
             else:
                 with contextlib.suppress(FileNotFoundError):

@@ -86,7 +86,8 @@ def fail(message: str, code: int = 2) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script: user errors become one line, never a traceback."""
-    install_sigterm_handler()  # SIGTERM unwinds: pools stopped, partial outputs removed
+    if argv is None:  # the real command line (not a test or a caller's process)
+        install_sigterm_handler()  # SIGTERM unwinds: pools stopped, partial outputs removed
     try:
         result = app(args=argv, standalone_mode=False)
     except _USAGE_ERRORS as exc:

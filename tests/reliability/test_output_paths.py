@@ -181,3 +181,21 @@ def test_check_output_dir_rules(tmp_path: Path) -> None:
     (out / "user.txt").write_text("")
     with pytest.raises(OutputError, match="not a lolameme thing"):
         check_output_dir(out, is_ours=ours, what="thing", overwrite=True)
+
+
+def test_a_replacement_killed_between_its_renames_is_undone(tmp_path: Path) -> None:
+    """SIGKILL after the old data set was moved aside, before the new one took its
+    place: the next build puts the old one back, it never deletes it."""
+    import subprocess
+    import sys
+
+    from lolameme._io import remove_stale_partials
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    out = tmp_path / "ds"
+    aside = tmp_path / f".ds.old-{int(dead.stdout)}"
+    aside.mkdir()
+    (aside / "manifest.json").write_text("{}")
+    remove_stale_partials(out)
+    assert (out / "manifest.json").read_text() == "{}" and not aside.exists()
