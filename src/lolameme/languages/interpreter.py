@@ -34,12 +34,16 @@ _EMPTY: Mapping[str, int] = {}
 MAX_VALUE_BITS = 1 << 16  # 65,536 bits: 19,728 digits; 2 squared 14 times needs 16,385
 
 
+_DEFAULT_BOUNDS = (-(1 << MAX_VALUE_BITS), 1 << MAX_VALUE_BITS)
+
+
 @functools.lru_cache(maxsize=8)
-def _bound(max_bits: int) -> int:
-    """``2**max_bits``, built once per limit (not once per program: it is 8 KB)."""
+def _bounds(max_bits: int) -> tuple[int, int]:
+    """``(-2**max_bits, 2**max_bits)``, built once per limit (they are 8 KB each at the
+    default: building them per program would cost more than running it)."""
     if max_bits < 1:
         raise ValueError(f"max_bits must be at least 1, got {max_bits}")
-    return 1 << max_bits
+    return -(1 << max_bits), 1 << max_bits
 
 
 def format_int(value: int) -> str:
@@ -155,8 +159,7 @@ def run(
     """
     globals_ = _EMPTY if globals is None else globals
     mods = latent._by_letter  # package-internal: first letter -> modification function
-    high = _bound(max_bits)
-    low = -high
+    low, high = _DEFAULT_BOUNDS if max_bits == MAX_VALUE_BITS else _bounds(max_bits)
     env: dict[str, int] = {}
     index = 0
     try:
