@@ -14,9 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from lolameme._io import check_output_dir
-from lolameme.errors import OutputError
-
 from .conftest import SMALL_DATA, SMOKE_MODEL, assert_one_error, cli
 
 GENERATE = ["generate", *SMALL_DATA, "--workers", "1"]
@@ -163,6 +160,8 @@ def test_report_into_a_read_only_directory(capsys, tmp_path: Path) -> None:
 
 def test_check_output_dir_rules(tmp_path: Path) -> None:
     """The shared helper: ours only with --overwrite, foreign never, hidden partials ignored."""
+    from lolameme._io import check_output_dir
+    from lolameme.errors import OutputError
 
     def ours(path: Path) -> bool:
         return (path / "marker").is_file()

@@ -12,15 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from lolameme.languages import (
-    MAX_VALUE_BITS,
-    NO_LATENT,
-    ValueTooLargeError,
-    evaluate,
-    format_int,
-    parse,
-)
-
 from .conftest import SMOKE_MODEL, assert_one_error, cli
 
 # -- big integers (item 5) ------------------------------------------------------------
@@ -31,6 +22,8 @@ def _squarings(n: int) -> str:
 
 
 def test_exec_prints_integers_past_pythons_str_limit(capsys) -> None:
+    from lolameme.languages import format_int
+
     code, out, err = cli(capsys, "exec", _squarings(14), "--no-latent")
     assert code == 0, err
     assert len(out.strip()) == 4933  # digits of 2**16384: past the 4,300 of str(int)
@@ -39,6 +32,8 @@ def test_exec_prints_integers_past_pythons_str_limit(capsys) -> None:
 
 
 def test_a_value_past_the_limit_fails_at_once(capsys) -> None:
+    from lolameme.languages import MAX_VALUE_BITS, NO_LATENT, ValueTooLargeError, evaluate, parse
+
     started = time.perf_counter()
     code, _, err = cli(capsys, "exec", _squarings(40), "--no-latent")
     assert_one_error(code, err, "exceeds the limit of 65536 bits", "statement index 16")
