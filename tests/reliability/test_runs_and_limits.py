@@ -22,10 +22,10 @@ def _squarings(n: int) -> str:
 
 
 def test_exec_prints_integers_past_pythons_str_limit(capsys) -> None:
-    from lolameme.languages import format_int
-
     code, out, err = cli(capsys, "exec", _squarings(14), "--no-latent")
     assert code == 0, err
+    from lolameme.languages import format_int
+
     assert len(out.strip()) == 4933  # digits of 2**16384: past the 4,300 of str(int)
     assert out.strip() == format_int(2 ** (2**14))
     assert out.strip().endswith(str(2 ** (2**14) % 10**50))  # format_int is the decimal text
