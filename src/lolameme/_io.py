@@ -229,8 +229,12 @@ def check_output_dir(
         existing = existing.parent
     if not existing.is_dir():
         raise OutputError(f"cannot create {given}: {existing} is a file, not a directory")
-    # Atomic replacement renames into the parent, so it must be writable too.
-    for needed in {existing, resolved.parent if resolved.parent.exists() else existing}:
+    # Creating or replacing the directory renames into its parent: that must be writable
+    # too; filling one in place (a resume) needs only the directory itself.
+    needed_dirs = {existing}
+    if replace and resolved.exists():
+        needed_dirs.add(resolved.parent)
+    for needed in needed_dirs:
         if not os.access(needed, os.W_OK | os.X_OK):
             raise OutputError(f"permission denied: cannot write {given} ({needed} is read-only)")
     if resolved.is_dir() and any(not _PARTIAL.match(p.name) for p in resolved.iterdir()):
