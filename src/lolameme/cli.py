@@ -18,6 +18,7 @@ import typer
 from typer.core import TyperCommand
 
 from lolameme import __version__
+from lolameme._proc import Terminated, install_sigterm_handler
 from lolameme.errors import LolamemeError, format_validation_error
 
 app = typer.Typer(
@@ -113,6 +114,8 @@ def fail(message: str, code: int = 2) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script: user errors become one line, never a traceback."""
+    if argv is None:  # the real command line (not a test or a caller's process)
+        install_sigterm_handler()  # SIGTERM unwinds: pools stopped, partial outputs removed
     try:
         result = app(args=argv, standalone_mode=False)
     except _USAGE_ERRORS as exc:
@@ -124,11 +127,22 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         typer.echo("error: interrupted", err=True)
         sys.exit(130)
+    except Terminated:
+        typer.echo("error: terminated (SIGTERM); partial outputs were removed", err=True)
+        sys.exit(143)
     except LolamemeError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
     except FileNotFoundError as exc:
         typer.echo(f"error: no such file or directory: {exc.filename or exc}", err=True)
+        sys.exit(2)
+    except PermissionError as exc:
+        typer.echo(f"error: permission denied: {exc.filename or exc}", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        if exc.filename is None:  # not about a path the user named: a bug, keep the traceback
+            raise
+        typer.echo(f"error: {exc.strerror or exc}: {exc.filename}", err=True)
         sys.exit(2)
     except Exception as exc:
         if type(exc).__name__ == "ValidationError":  # pydantic, without importing it here

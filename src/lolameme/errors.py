@@ -42,3 +42,7 @@ def format_validation_error(exc: Exception, *, what: str = "config") -> str:
 
 class TrainingError(LolamemeError):
     """A run cannot start or continue: incompatible resume, diverged loss, bad run directory."""
+
+
+class OutputError(LolamemeError):
+    """An output path cannot be written: not ours to replace, under a file, not writable."""

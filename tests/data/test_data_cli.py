@@ -88,12 +88,18 @@ def test_non_empty_directory_needs_overwrite(capsys, tmp_path: Path) -> None:
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     code, _, err = run(capsys, "generate", "--preset", "tiny", "--out", str(out), *SMALL)
-    assert code == 2 and "--overwrite" in err and err.count("\n") == 1
+    assert code == 2 and "choose another --out" in err and err.count("\n") == 1
     assert (out / "keep.txt").read_text() == "mine"
-    code, _, _ = run(
+    code, _, err = run(
         capsys, "generate", "--preset", "tiny", "--out", str(out), *SMALL, "--overwrite"
-    )
-    assert code == 0 and (out / "manifest.json").exists() and not (out / "keep.txt").exists()
+    )  # --overwrite replaces an earlier data set only, never a user's directory
+    assert code == 2 and "is not a lolameme data set" in err and err.count("\n") == 1
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_show_refuses_a_negative_count(capsys, made: Path) -> None:
+    code, out, err = run(capsys, "data", "show", str(made), "-n", "-1")
+    assert code == 2 and out == "" and "'-n'" in err
 
 
 def test_token_items_show_each_target_under_its_input() -> None:

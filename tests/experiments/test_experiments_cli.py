@@ -56,7 +56,7 @@ def test_show_only_lists_the_cells_of_the_named_axis_points(capsys) -> None:
         (["experiment", "show", "layer_scan", "--scale", "big"], "valid: smoke, tiny, paper"),
         (
             ["experiment", "run", "layer_scan", "--out", "{tmp}", "--models", "gpt-2"],
-            "unknown model(s) gpt-2 for experiment 'layer_scan' (valid: hyena, gpt2, thex-0",
+            "unknown model(s) 'gpt-2' for experiment 'layer_scan' (valid: 'hyena'; 'gpt2'; 'thex-0",
         ),
         (
             ["experiment", "run", "layer_scan", "--out", "{tmp}", "--engine", "slurm"],

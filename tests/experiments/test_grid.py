@@ -56,8 +56,20 @@ def test_only_errors_name_the_axis_and_its_values(items, message) -> None:
 
 
 def test_unknown_model_lists_the_experiments_models() -> None:
-    with pytest.raises(ConfigError, match=r"unknown model\(s\) thex-99 .*valid: hyena, gpt2"):
+    with pytest.raises(ConfigError, match=r"unknown model\(s\) 'thex-99' .*valid: 'hyena'; 'gpt2'"):
         expand(load_spec("thex_variations").at("tiny"), Selection(models=["thex-99"]))
+
+
+def test_the_list_of_valid_models_is_split_where_specs_are_not() -> None:
+    """Hybrid specs contain commas: the list must use a separator they cannot contain."""
+    spec = load_spec("thex_variations")
+    hybrid = next((m for m in spec.models if "," in m), None)
+    spec = spec.model_copy(update={"models": [*spec.models, "hyena,attention"]})
+    with pytest.raises(ConfigError) as caught:
+        expand(spec.at("tiny"), Selection(models=["nope"]))
+    listed = str(caught.value).split("valid: ", 1)[1].rstrip(")")
+    assert "'hyena,attention'" in listed.split("; ")
+    assert hybrid is None or repr(hybrid) in listed.split("; ")
 
 
 def test_unknown_scale_is_an_error_naming_the_valid_ones() -> None:

@@ -29,11 +29,13 @@ def test_round_trip_keeps_tied_weights(tmp_path: Path) -> None:
     assert ckpt.checkpoint_step(latest) == 5
 
 
-def test_only_the_newest_is_kept(tmp_path: Path) -> None:
+def test_the_two_newest_are_kept(tmp_path: Path) -> None:
+    """The one before the latest stays, for a resume to fall back to if the latest breaks."""
     model = _model(0)
     for step in (1, 2, 3):
         ckpt.save_checkpoint(tmp_path, step, model, {"step": step})
-    assert [p.name for p in ckpt.list_checkpoints(tmp_path)] == ["step-00000003"]
+    names = [p.name for p in ckpt.list_checkpoints(tmp_path)]
+    assert names == ["step-00000002", "step-00000003"]
 
 
 def test_crash_while_saving_keeps_the_previous_checkpoint(

@@ -72,7 +72,7 @@ def stats_cmd(
 def show_cmd(
     path: Path = typer.Argument(..., help="Data set directory."),
     split: str = typer.Option("train", "--split", "-s", help="Split to show."),
-    n: int = typer.Option(5, "-n", help="Number of items."),
+    n: int = typer.Option(5, "-n", min=1, help="Number of items."),
 ) -> None:
     """Print the first items of a split with their labels."""
     from lolameme.data.store import iter_split, open_dataset

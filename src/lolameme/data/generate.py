@@ -16,11 +16,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from lolameme import _io
 from lolameme._io import atomic_directory, atomic_write_text
 from lolameme.data.card import CARD, generate_command, render_card
-from lolameme.data.store import DatasetInfo, DatasetWriter, fingerprint
+from lolameme.data.store import DatasetInfo, DatasetWriter, fingerprint, is_dataset
 from lolameme.data.tasks import Task, get_task
-from lolameme.errors import ConfigError, DataError, format_validation_error
+from lolameme.errors import ConfigError, format_validation_error
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -106,12 +107,10 @@ def config_hash(config: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def check_output_dir(out: Path, overwrite: bool) -> None:
-    """Refuse, before any work, to write over something that is not ours to replace."""
-    if out.exists() and not out.is_dir():
-        raise DataError(f"{out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise DataError(f"{out} exists and is not empty; pass --overwrite to replace it")
+def check_output_dir(out: str | Path, overwrite: bool) -> Path:
+    """Refuse, before any work, a path that cannot be written or is not ours to replace:
+    ``--overwrite`` replaces only an earlier data set (:func:`lolameme._io.check_output_dir`)."""
+    return _io.check_output_dir(out, is_ours=is_dataset, what="data set", overwrite=overwrite)
 
 
 def generate(
@@ -131,11 +130,10 @@ def generate(
     task = get_task(task_name)
     preset = preset or task.default_preset
     config = resolve_config(task, preset, overrides, seed)
-    out = Path(out)
-    check_output_dir(out, overwrite)
+    target = check_output_dir(out, overwrite)
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
-    with atomic_directory(out, overwrite=overwrite) as tmp:
+    with atomic_directory(target, overwrite=overwrite) as tmp:
         writer = DatasetWriter(tmp)
         result = task.build(config, writer, workers)
         manifest = writer.finish(
@@ -151,9 +149,9 @@ def generate(
                 **dict(result.get("extra") or {}),
             },
         )
-        command = generate_command(task.name, preset, overrides, out.name, seed)
+        command = generate_command(task.name, preset, overrides, target.name, seed)
         write_card(DatasetInfo(tmp, manifest), task, command)
-    return out
+    return Path(out)
 
 
 def write_card(info: DatasetInfo, task: Task, command: str) -> None:

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from lolameme._proc import worker_init
 
 # Type of the ordered map a generator receives: (function, jobs) -> results in job order.
 OrderedMap = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]
@@ -65,7 +68,10 @@ def shard_map(
         yield lambda fn, jobs: map(fn, jobs)
         return
     context = multiprocessing.get_context(method or start_method())
-    pool = context.Pool(workers, initializer=initializer, initargs=initargs)
+    # Workers die with this process, even by SIGKILL (see lolameme._proc).
+    pool = context.Pool(
+        workers, initializer=worker_init, initargs=(os.getpid(), initializer, initargs)
+    )
     try:
         yield lambda fn, jobs: pool.imap(fn, jobs, chunksize=1)
     finally:

@@ -13,7 +13,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from lolameme.data.store import DatasetInfo, open_dataset
+from lolameme._io import parquet_batches, parquet_schema
+from lolameme.data.store import REQUIRED_COLUMNS, DatasetInfo, open_dataset
 
 
 def _int_or_none(text: str) -> int | None:
@@ -25,7 +26,6 @@ def _int_or_none(text: str) -> int | None:
 
 def split_stats(info: DatasetInfo, split: str) -> dict[str, Any]:
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     out: dict[str, Any] = {"rows": info.rows(split)}
     if info.format != "text":
@@ -36,8 +36,7 @@ def split_stats(info: DatasetInfo, split: str) -> dict[str, Any]:
     appearances: Counter[str] = Counter()
     has_names = has_noise = False
     for file in info.files(split):
-        parquet = pq.ParquetFile(file)
-        present = set(parquet.schema_arrow.names)
+        present = set(parquet_schema(file).names)
         wanted = [
             c for c in ("program", "label", "noise_statements", "n_statements") if c in present
         ]
@@ -45,7 +44,7 @@ def split_stats(info: DatasetInfo, split: str) -> dict[str, Any]:
         if "global_names" in present:
             has_names = True
             wanted.append("global_names")
-        for batch in parquet.iter_batches(columns=wanted, batch_size=65536):
+        for batch in parquet_batches(file, wanted, 65536, REQUIRED_COLUMNS["text"]):
             labels.update(batch.column("label").to_pylist())
             lengths = pc.utf8_length(batch.column("program"))
             if len(lengths):

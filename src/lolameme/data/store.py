@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from lolameme import __version__
-from lolameme._io import atomic_write_json
+from lolameme._io import atomic_write_json, parquet_batches, parquet_table
 from lolameme.errors import DataError
 
 MANIFEST = "manifest.json"
@@ -39,6 +39,8 @@ GLOBALS = "globals.json"
 DATA_DIR = "data"
 IGNORE_INDEX = -100
 FORMATS = ("text", "tokens")
+# Columns every shard of a format must have (a shard without them is damaged).
+REQUIRED_COLUMNS = {"text": ("program", "label"), "tokens": ("inputs", "targets")}
 
 _PENDING = re.compile(r"^(?P<split>[A-Za-z0-9_]+)\.(?P<index>\d{5})\.parquet$")
 
@@ -83,7 +85,14 @@ class DatasetInfo:
     def globals(self) -> dict[str, int]:
         """The global variables ``{lola_name: value}``; empty for tasks without globals."""
         path = self.path / GLOBALS
-        return {k: int(v) for k, v in _read_json(path).items()} if path.exists() else {}
+        if not path.exists():
+            return {}
+        table = _read_json(path)
+        if not isinstance(table, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in table.values()
+        ):
+            raise DataError(f"{path}: damaged, not an object of integers {{name: value}}")
+        return dict(table)
 
     def _split(self, split: str) -> dict[str, Any]:
         try:
@@ -109,6 +118,40 @@ def _read_json(path: Path) -> Any:
         raise DataError(f"missing file: {path}") from None
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not valid JSON (not UTF-8 text)") from None
+
+
+def is_dataset(path: str | Path) -> bool:
+    """Whether ``path`` is a directory lolameme wrote as a data set (its manifest says so).
+
+    The test :func:`lolameme._io.check_output_dir` applies before ``--overwrite`` may
+    replace a directory: a user's folder that merely holds files never passes it.
+    """
+    try:
+        manifest = json.loads((Path(path) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and {"task", "format", "splits"} <= manifest.keys()
+
+
+def checksum_problems(info: DatasetInfo) -> dict[str, list[str]]:
+    """Files whose sha256 differs from the manifest's, keyed by split (``""`` for the
+    files outside the splits: config, globals). A shard replaced by another valid one,
+    or truncated, is found here even when it still reads."""
+    recorded = info.manifest.get("sha256") or {}
+    owner = {name: split for split in info.splits for name in info._split(split)["files"]}
+    found: dict[str, list[str]] = {}
+    for name, digest in sorted(recorded.items()):
+        path = info.path / name
+        if not path.is_file():
+            problem = f"{name}: missing (listed in {MANIFEST})"
+        elif sha256_file(path) != digest:
+            problem = f"{name}: sha256 differs from {MANIFEST} (changed or replaced)"
+        else:
+            continue
+        found.setdefault(owner.get(name, ""), []).append(problem)
+    return found
 
 
 def open_dataset(path: str | Path) -> DatasetInfo:
@@ -119,9 +162,16 @@ def open_dataset(path: str | Path) -> DatasetInfo:
     if not (path / MANIFEST).exists():
         raise DataError(f"{path} is not a lolameme data set: no {MANIFEST}")
     manifest = _read_json(path / MANIFEST)
+    if not isinstance(manifest, dict):
+        raise DataError(f"{path / MANIFEST}: damaged, not a JSON object")
     for key in ("task", "format", "splits"):
         if key not in manifest:
             raise DataError(f"{path / MANIFEST}: missing key '{key}'")
+    if not isinstance(manifest["splits"], dict) or not all(
+        isinstance(v, dict) and isinstance(v.get("files"), list) and "rows" in v
+        for v in manifest["splits"].values()
+    ):
+        raise DataError(f"{path / MANIFEST}: damaged 'splits' (each needs 'rows' and 'files')")
     info = DatasetInfo(path=path, manifest=manifest)
     for split in info.splits:
         for file in info.files(split):
@@ -134,10 +184,9 @@ def load_split(
     dataset: str | Path | DatasetInfo, split: str, columns: list[str] | None = None
 ) -> Any:
     """Read one split into a pandas DataFrame, shards in order."""
-    import pyarrow.parquet as pq
-
     info = dataset if isinstance(dataset, DatasetInfo) else open_dataset(dataset)
-    tables = [pq.read_table(f, columns=columns) for f in info.files(split)]
+    required = () if columns else REQUIRED_COLUMNS.get(info.format, ())
+    tables = [parquet_table(f, columns, required) for f in info.files(split)]
     if not tables:
         raise DataError(f"{info.path}: split '{split}' has no shards")
     import pyarrow as pa
@@ -152,11 +201,10 @@ def iter_split(
     batch_size: int = 65536,
 ) -> Iterator[Any]:
     """Stream a split as pandas DataFrames of at most ``batch_size`` rows (flat memory)."""
-    import pyarrow.parquet as pq
-
     info = dataset if isinstance(dataset, DatasetInfo) else open_dataset(dataset)
+    required = () if columns else REQUIRED_COLUMNS.get(info.format, ())
     for file in info.files(split):
-        for batch in pq.ParquetFile(file).iter_batches(batch_size=batch_size, columns=columns):
+        for batch in parquet_batches(file, columns, batch_size, required):
             yield batch.to_pandas()
 
 

@@ -87,7 +87,9 @@ def eval_command(
     batch_size: int = typer.Option(256, min=1, help="Prompts decoded together."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     data: Path | None = typer.Option(
-        None, help="Evaluate on this data set instead of the run's own."
+        None,
+        help="Evaluate on this data set (same task) instead of the run's own; results go "
+        "to RUN/evals/FINGERPRINT/.",
     ),
     threads: int | None = typer.Option(None, min=1, help=threads_help()),
     as_json: bool = typer.Option(False, "--json", help="Print eval.json instead of a table."),

@@ -215,5 +215,30 @@ def check_fits(codec: Codec, frame: Any, max_seq_len: int, max_new_tokens: int |
         raise DataError(f"items need {longest} positions but the model was built for {max_seq_len}")
 
 
+def check_vocabulary(codec: Codec, frame: Any, where: str) -> None:
+    """Fail clearly when items use symbols the run's encoding does not know: characters
+    a character tokenizer never saw (they would all read as ``<unk>``), or token ids past
+    the vocabulary."""
+    if isinstance(codec, TextCodec):
+        from lolameme.runs.tokenizer import UNK
+
+        unk = codec.tokenizer.hf.token_to_id(UNK)  # type: ignore[attr-defined]
+        if unk is None:
+            return
+        texts = [str(p) for p in frame["program"]] + [str(x) for x in frame["label"]]
+        for text, ids in zip(texts, codec.tokenizer.encode_batch(texts), strict=True):
+            if unk in ids:
+                raise DataError(
+                    f"{where}: the run's tokenizer cannot encode {text[:60]!r} (characters "
+                    "it never saw in training); evaluate on data of the same language"
+                )
+    else:
+        top = max((max(x, default=0) for x in frame["inputs"]), default=0)
+        if top >= codec.vocab_size:
+            raise DataError(
+                f"{where}: token id {top} is outside the run's vocabulary of {codec.vocab_size}"
+            )
+
+
 def path_for_predictions(run_dir: Path, split: str) -> Path:
     return Path(run_dir) / f"predictions-{split}.parquet"

@@ -8,7 +8,10 @@ Writes ``RUN/predictions-SPLIT.parquet`` per split and ``RUN/eval.json``::
                                      "by": {"n_statements": {"1": {"n", "em"}}, ...}}}}
 
 Evaluating some splits later merges them into an existing ``eval.json`` of the same
-checkpoint step and data set; a newer checkpoint or other data starts the file afresh.
+checkpoint step and data set; a newer checkpoint starts the file afresh. Another data set
+(``--data``) must be of the run's task and format, and encodable by its tokenizer; its
+results go to ``RUN/evals/FINGERPRINT/`` (the data set's fingerprint), never over the
+run's own ``eval.json``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,12 @@ from lolameme._io import atomic_path, atomic_write_json
 from lolameme._threads import default_threads
 from lolameme.data.store import DatasetInfo, load_split, open_dataset
 from lolameme.errors import DataError
-from lolameme.evaluation.evaluate import check_fits, evaluate_frame, path_for_predictions
+from lolameme.evaluation.evaluate import (
+    check_fits,
+    check_vocabulary,
+    evaluate_frame,
+    path_for_predictions,
+)
 from lolameme.runs.directory import data_fingerprint, load_run
 from lolameme.runs.layout import EVAL_JSON
 
@@ -31,7 +39,14 @@ TRAIN_SPLIT = "train"
 def _dataset_for(meta: dict[str, Any], data: str | Path | None) -> DatasetInfo:
     """The run's data set, refusing one that was regenerated differently since training."""
     if data is not None:
-        return open_dataset(data)
+        info = open_dataset(data)
+        task, fmt = meta["data"].get("task"), meta["format"]
+        if (info.task, info.format) != (task, fmt):
+            raise DataError(
+                f"cannot evaluate on {info.path}: it is a '{info.task}' data set "
+                f"({info.format} format), the run was trained on '{task}' ({fmt} format)"
+            )
+        return info
     info = open_dataset(meta["data"]["path"])
     if data_fingerprint(info) != meta["data"]["fingerprint"]:
         raise DataError(
@@ -79,12 +94,23 @@ def _evaluate_run(
         info.rows(split)  # unknown split: one error naming the available ones
     max_new = run.meta.get("max_answer_tokens")
     top = most_common_train_label(info)
-    results: dict[str, Any] = {}
-    for split in chosen:
+    fingerprint = data_fingerprint(info)
+    # Other data than the run's own: results beside, not over, the run's eval.json.
+    out = (
+        run.path
+        if fingerprint == run.meta["data"]["fingerprint"]
+        else eval_dir(run.path, fingerprint)
+    )
+    frames = {}
+    for split in chosen:  # every check before the first (slow) decoding
         frame = load_split(info, split)
         if limit is not None:
             frame = frame.iloc[:limit]
+        check_vocabulary(run.codec, frame, f"{info.path} split '{split}'")
         check_fits(run.codec, frame, int(run.meta["max_seq_len"]), max_new)
+        frames[split] = frame
+    results: dict[str, Any] = {}
+    for split, frame in frames.items():
         predictions, summary = evaluate_frame(
             run.model,
             run.codec,
@@ -98,11 +124,10 @@ def _evaluate_run(
         summary["limit"] = limit
         if top is not None:  # the floor an EM must clear, on the same items
             summary["baseline"] = float((frame["label"].astype(str) == top).mean())
-        with atomic_path(path_for_predictions(run.path, split)) as tmp:
+        with atomic_path(path_for_predictions(out, split)) as tmp:
             predictions.to_parquet(tmp, index=False)
         results[split] = summary
-    fingerprint = data_fingerprint(info)
-    report = _merge(run.path / EVAL_JSON, run.step, fingerprint, results)
+    report = _merge(out / EVAL_JSON, run.step, fingerprint, results)
     report.update(
         run=str(run.path),
         step=run.step,
@@ -110,7 +135,7 @@ def _evaluate_run(
         model=run.meta["config"]["model"],
         data={"path": str(info.path), "fingerprint": fingerprint},
     )
-    atomic_write_json(run.path / EVAL_JSON, report)
+    atomic_write_json(out / EVAL_JSON, report)
     return report
 
 
@@ -126,6 +151,11 @@ def most_common_train_label(info: DatasetInfo) -> str | None:
         return None
     labels = load_split(info, TRAIN_SPLIT, columns=["label"])["label"].astype(str)
     return Counter(labels).most_common(1)[0][0] if len(labels) else None
+
+
+def eval_dir(run_dir: str | Path, fingerprint: str) -> Path:
+    """Where the evaluation of a run on another data set (by fingerprint) is written."""
+    return Path(run_dir) / "evals" / fingerprint
 
 
 def _merge(path: Path, step: int, fingerprint: str, results: dict[str, Any]) -> dict[str, Any]:

@@ -250,14 +250,16 @@ def train_and_evaluate(task: CellTask) -> dict[str, float]:
     """Train the cell's run (resuming its checkpoint if any), then evaluate it."""
     from lolameme.evaluation import evaluate_run
     from lolameme.evaluation.evaluate import evaluate_frame
+    from lolameme.runs.checkpoint import latest_checkpoint
     from lolameme.runs.layout import RUN_JSON
     from lolameme.training import train
 
     run_dir = task.run_dir
-    if run_dir.exists() and not (run_dir / RUN_JSON).is_file():
-        shutil.rmtree(run_dir)  # killed before training wrote anything worth resuming
+    resume = (run_dir / RUN_JSON).is_file() and latest_checkpoint(run_dir) is not None
+    if run_dir.exists() and not resume:
+        shutil.rmtree(run_dir)  # killed before its first checkpoint: nothing worth resuming
     started = time.perf_counter()
-    train(train_config(task, resume=True), progress=task.progress, evaluate=evaluate_frame)
+    train(train_config(task, resume=resume), progress=task.progress, evaluate=evaluate_frame)
     trained = time.perf_counter()
     finished = json.loads((run_dir / RUN_JSON).read_text()).get("finished") or {}
     if finished.get("complete") is False:

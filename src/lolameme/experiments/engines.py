@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
+from lolameme._proc import worker_init
 from lolameme._threads import default_threads
 from lolameme.errors import ConfigError
 
@@ -62,8 +63,8 @@ class LocalEngine:
         pool = ProcessPoolExecutor(
             max_workers=min(self.workers, len(tasks)),
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_limit_threads,
-            initargs=(threads_per_worker(self.workers),),
+            initializer=worker_init,  # workers die with this process (lolameme._proc)
+            initargs=(os.getpid(), _limit_threads, (threads_per_worker(self.workers),)),
         )
         try:
             futures = [pool.submit(fn, task) for task in tasks]

@@ -208,9 +208,10 @@ def _pick_models(spec: ExperimentSpec, models: Sequence[str]) -> list[str]:
         return list(spec.models)
     unknown = [m for m in models if m not in spec.models]
     if unknown:
+        # '; ' and quotes: a model spec may itself contain commas ('base_conv,attention')
         raise ConfigError(
-            f"unknown model(s) {', '.join(unknown)} for experiment '{spec.name}' "
-            f"(valid: {', '.join(spec.models)})"
+            f"unknown model(s) {'; '.join(map(repr, unknown))} for experiment '{spec.name}' "
+            f"(valid: {'; '.join(map(repr, spec.models))})"
         )
     return [m for m in spec.models if m in models]
 

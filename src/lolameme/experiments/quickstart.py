@@ -20,6 +20,7 @@ from typing import Any
 
 import typer
 
+from lolameme._io import check_output_dir
 from lolameme.data.store import MANIFEST
 from lolameme.runs.layout import METRICS
 
@@ -33,6 +34,11 @@ def _generate(data: Path, seed: int) -> None:
     from lolameme.data.generate import generate
 
     generate("lolameme", PRESET, None, data, seed=seed, workers=1)
+
+
+def _is_quickstart(path: Path) -> bool:
+    """An earlier quickstart's directory: its data set or its run is there."""
+    return (path / "data" / "manifest.json").is_file() or (path / "run" / "run.json").is_file()
 
 
 def _seconds_per_step(config: Any) -> float:
@@ -64,6 +70,7 @@ def run_quickstart(
 
     started = time.perf_counter()
     out = Path(out)
+    check_output_dir(out, is_ours=_is_quickstart, what="quickstart output", replace=False)
     data = out / "data"
     if not (data / MANIFEST).is_file():
         _generate(data, seed)

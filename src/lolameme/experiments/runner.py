@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lolameme._io import atomic_write_json, atomic_write_text
+from lolameme._io import atomic_write_bytes, atomic_write_json, check_output_dir
 from lolameme.data.store import MANIFEST
 from lolameme.errors import ConfigError
 from lolameme.experiments.cell import (
@@ -34,7 +34,14 @@ from lolameme.experiments.grid import Cell, Selection, expand, with_sets
 from lolameme.experiments.spec import ScaledSpec
 from lolameme.experiments.spec_loader import load_spec
 from lolameme.experiments.store import ResultsStore
-from lolameme.runs.layout import INCOMPLETE, INVOCATIONS_FILE, OK, RUNS_DIR, spec_file
+from lolameme.runs.layout import (
+    INCOMPLETE,
+    INVOCATIONS_FILE,
+    OK,
+    RUNS_DIR,
+    is_experiment_dir,
+    spec_file,
+)
 
 
 @dataclass
@@ -117,7 +124,11 @@ def run_experiment(
     if cell_fn is None:
         check_cells(cells, out)
     summary = InvocationSummary(spec.name, scale, out, cells=len(cells))
+    # Into a new, empty or earlier experiment directory only; the lock file marks it ours.
+    check_output_dir(out, is_ours=is_experiment_dir, what="experiment output", replace=False)
     store = ResultsStore(out)
+    with store.locked():
+        pass
     _check_stale(store, cells, replace=replace)
     if not selection.tag:
         resolved = resolved_spec(scaled, selection.overrides)
@@ -227,7 +238,7 @@ def _log_invocation(
 ) -> None:
     """Append one line to ``invocations.jsonl`` (rewritten atomically)."""
     path = out / INVOCATIONS_FILE
-    old = path.read_text() if path.is_file() else ""
+    old = path.read_bytes() if path.is_file() else b""  # kept as is, even if damaged
     line = {
         "command": command,
         "experiment": summary.experiment,
@@ -242,4 +253,4 @@ def _log_invocation(
         "wall_seconds": round(summary.wall_seconds, 1),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    atomic_write_text(path, old + json.dumps(line) + "\n")
+    atomic_write_bytes(path, old + (json.dumps(line) + "\n").encode())

@@ -18,7 +18,8 @@ from typing import Any
 from lolameme._io import atomic_path
 from lolameme.experiments.cell import record_path
 from lolameme.experiments.grid import Cell
-from lolameme.runs.layout import BASE_COLUMNS, OK, RESULTS_FILE
+from lolameme.reporting.results import read_results_file
+from lolameme.runs.layout import BASE_COLUMNS, LOCK_FILE, OK, RESULTS_FILE
 
 try:  # POSIX; elsewhere two drivers on one directory are simply not guarded
     import fcntl
@@ -35,9 +36,10 @@ class ResultsStore:
     def record(self, cell_id: str) -> dict[str, Any] | None:
         path = record_path(self.out, cell_id)
         try:
-            return json.loads(path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
+            record = json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):  # missing, cut or damaged: the cell reruns
             return None
+        return record if isinstance(record, dict) else None
 
     def is_done(self, cell: Cell) -> bool:
         rec = self.record(cell.cell_id)
@@ -56,9 +58,8 @@ class ResultsStore:
         """Copy rows of finished cells missing from ``results.parquet`` into it."""
         present = set()
         if (self.out / RESULTS_FILE).is_file():
-            import pandas as pd
-
-            present = set(pd.read_parquet(self.out / RESULTS_FILE, columns=["cell_id"])["cell_id"])
+            results = read_results_file(self.out / RESULTS_FILE, columns=["cell_id"])
+            present = set(results["cell_id"])
         rows = []
         for cell in cells:
             rec = self.record(cell.cell_id)
@@ -74,7 +75,7 @@ class ResultsStore:
 
         with self.locked():
             path = self.out / RESULTS_FILE
-            old = pd.read_parquet(path) if path.is_file() else pd.DataFrame()
+            old = read_results_file(path) if path.is_file() else pd.DataFrame()
             new = pd.DataFrame(rows)
             if len(old):
                 old = old[~old["cell_id"].isin(new["cell_id"])]
@@ -86,7 +87,7 @@ class ResultsStore:
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Exclusive access to the directory's shared files (two drivers may share it)."""
-        lock = self.out / f".{RESULTS_FILE}.lock"
+        lock = self.out / LOCK_FILE
         lock.parent.mkdir(parents=True, exist_ok=True)
         with open(lock, "a") as fh:
             if fcntl is not None:

@@ -21,8 +21,9 @@ from lolameme.languages.errors import (
     ModuloByZeroError,
     ParseError,
     UnassignedNameError,
+    ValueTooLargeError,
 )
-from lolameme.languages.interpreter import evaluate, run
+from lolameme.languages.interpreter import MAX_VALUE_BITS, evaluate, format_int, run
 from lolameme.languages.latent import BASE_LATENT, NO_LATENT, LatentConfig, Modification
 from lolameme.languages.names import letter_count, to_lola_name, to_meme_name
 from lolameme.languages.parser import MAX_NESTING, parse
@@ -33,6 +34,7 @@ __all__ = [
     "BASE_LATENT",
     "DIALECTS",
     "MAX_NESTING",
+    "MAX_VALUE_BITS",
     "NO_LATENT",
     "Assign",
     "BinOp",
@@ -49,8 +51,10 @@ __all__ = [
     "Program",
     "RenderError",
     "UnassignedNameError",
+    "ValueTooLargeError",
     "Var",
     "evaluate",
+    "format_int",
     "letter_count",
     "parse",
     "render",

@@ -16,7 +16,7 @@ import typer
 
 from lolameme.errors import LolamemeError
 from lolameme.languages.errors import InvalidNameError
-from lolameme.languages.interpreter import evaluate
+from lolameme.languages.interpreter import MAX_VALUE_BITS, evaluate, format_int
 from lolameme.languages.latent import BASE_LATENT, NO_LATENT
 from lolameme.languages.names import to_lola_name
 from lolameme.languages.parser import parse
@@ -89,11 +89,18 @@ def exec_command(
     no_latent: bool = typer.Option(
         False, "--no-latent", help="Switch latent types off (operands keep stored values)."
     ),
+    max_bits: int = typer.Option(
+        MAX_VALUE_BITS,
+        "--max-bits",
+        min=1,
+        help="Largest value a statement may assign, in bits (65536 bits = 19,728 digits).",
+    ),
 ) -> None:
     """Run a LoLa/MeMe/mixed program and print its output (and nothing else)."""
     table = load_globals(globals_file) if globals_file is not None else None
     parsed = parse(_program_text(program))
-    typer.echo(str(evaluate(parsed, table, NO_LATENT if no_latent else BASE_LATENT)))
+    latent = NO_LATENT if no_latent else BASE_LATENT
+    typer.echo(format_int(evaluate(parsed, table, latent, max_bits=max_bits)))
 
 
 def translate_command(

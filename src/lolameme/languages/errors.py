@@ -68,3 +68,20 @@ class UnassignedNameError(EvaluationError):
             statement_index=statement_index,
             name=name,
         )
+
+
+class ValueTooLargeError(EvaluationError):
+    """A statement's value needs more bits than the interpreter's limit (``max_bits``).
+
+    Integers are unbounded, but their cost is not: 40 squarings of 2 would take longer
+    than the age of the universe. The limit makes such a program fail at once.
+    """
+
+    def __init__(self, statement_index: int, name: str, max_bits: int) -> None:
+        super().__init__(
+            f"statement index {statement_index} (assigning {name!r}): value exceeds the "
+            f"limit of {max_bits} bits (about {int(max_bits * 0.30103)} digits)",
+            statement_index=statement_index,
+            name=name,
+        )
+        self.max_bits = max_bits

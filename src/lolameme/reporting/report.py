@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 from lolameme._io import atomic_write_json, atomic_write_text
-from lolameme.errors import DataError
+from lolameme.errors import DataError, OutputError
 from lolameme.reporting.aggregate import (
     display_name,
     experiment_rows,
@@ -390,6 +391,8 @@ def write_report(out: str | Path, tag: str | None = None) -> Path:
     """
     out = Path(out)
     frame = read_results(out)
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise OutputError(f"permission denied: cannot write the report into {out} (read-only)")
     if "tag" not in frame.columns:
         frame["tag"] = ""
     specs = sorted(read_specs(out).values(), key=_paper_order)

@@ -10,29 +10,57 @@ import json
 from pathlib import Path
 from typing import Any
 
+from lolameme._io import parquet_frame
 from lolameme.errors import DataError
-from lolameme.runs.layout import EVAL_JSON, INVOCATIONS_FILE, RESULTS_FILE, SPECS_DIR
+from lolameme.runs.layout import (
+    CELLS_DIR,
+    EVAL_JSON,
+    INVOCATIONS_FILE,
+    RESULTS_FILE,
+    RESULTS_REQUIRED,
+    SPECS_DIR,
+)
 
 
 def read_results(out: str | Path) -> Any:
     """The results table of ``out`` as a pandas DataFrame, or a clear error."""
-    import pandas as pd
-
     path = Path(out) / RESULTS_FILE
     if not path.is_file():
         raise DataError(
             f"no {RESULTS_FILE} in {out} (run 'lolameme experiment run NAME --out {out}' first)"
         )
-    return pd.read_parquet(path)
+    return read_results_file(path)
+
+
+def read_results_file(path: Path, columns: list[str] | None = None) -> Any:
+    """One ``results.parquet``; a damaged one is one error that says how to rebuild it."""
+    try:
+        return parquet_frame(path, columns, required=RESULTS_REQUIRED)
+    except DataError as exc:
+        raise DataError(
+            f"{exc}; delete it and rerun 'lolameme experiment run' with the same --out: "
+            f"it is rebuilt from {path.parent / CELLS_DIR}"
+        ) from None
 
 
 def read_specs(out: str | Path) -> dict[tuple[str, str], dict[str, Any]]:
     """Every resolved spec in ``out``, keyed by ``(experiment, scale)``."""
     specs = {}
     for path in sorted((Path(out) / SPECS_DIR).glob("*.json")):
-        spec = json.loads(path.read_text())
+        spec = read_json_object(path, ("name", "scale"))
         specs[(spec["name"], spec["scale"])] = spec
     return specs
+
+
+def read_json_object(path: Path, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A JSON object with ``required`` keys, or one DataError naming the damaged file."""
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+        raise DataError(f"{path}: damaged, not valid JSON ({type(exc).__name__})") from None
+    if not isinstance(data, dict) or any(key not in data for key in required):
+        raise DataError(f"{path}: damaged, not the JSON object lolameme wrote")
+    return data
 
 
 def read_invocations(out: str | Path) -> list[dict[str, Any]]:
@@ -40,11 +68,13 @@ def read_invocations(out: str | Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     lines = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text(errors="replace").splitlines():
         try:
-            lines.append(json.loads(line))
+            entry = json.loads(line)
         except json.JSONDecodeError:  # a line cut by a crash
             continue
+        if isinstance(entry, dict):
+            lines.append(entry)
     return lines
 
 
@@ -57,6 +87,8 @@ def read_eval(out: str | Path, run_dir: str) -> dict[str, dict[str, Any]]:
     path = Path(out) / run_dir / EVAL_JSON
     if not path.is_file():
         return {}
-    data = json.loads(path.read_text())
+    data = read_json_object(path)
     splits = data.get("splits", data)
+    if not isinstance(splits, dict):
+        raise DataError(f"{path}: damaged, 'splits' is not an object")
     return {k: v for k, v in splits.items() if isinstance(v, dict)}

@@ -22,6 +22,9 @@ from lolameme.runs.checkpoint import checkpoint_step, latest_checkpoint, load_we
 from lolameme.runs.layout import RUN_JSON, TOKENIZER
 from lolameme.runs.tokenizer import TextTokenizer
 
+# What every run.json holds (a file without them is damaged or foreign).
+RUN_KEYS = ("config", "data", "format", "vocab_size", "max_seq_len", "model")
+
 
 def build_model(
     spec: str, *, scale: str, vocab_size: int, max_seq_len: int, **options: Any
@@ -53,9 +56,15 @@ def read_run(run_dir: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise TrainingError(f"{run_dir} is not a lolameme run: no {RUN_JSON}")
     try:
-        return json.loads(path.read_text())
+        meta = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise TrainingError(f"{path}: not valid JSON ({exc.msg})") from None
+    except UnicodeDecodeError:
+        raise TrainingError(f"{path}: not valid JSON (not UTF-8 text)") from None
+    missing = [k for k in RUN_KEYS if not isinstance(meta, dict) or k not in meta]
+    if missing:
+        raise TrainingError(f"{path}: damaged, not a lolameme run file (no {', '.join(missing)})")
+    return meta
 
 
 def write_run(run_dir: Path, meta: dict[str, Any]) -> None:

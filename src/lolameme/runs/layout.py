@@ -42,6 +42,7 @@ CELLS_DIR = "cells"
 RUNS_DIR = "runs"
 DATA_DIR = "data"
 INVOCATIONS_FILE = "invocations.jsonl"
+LOCK_FILE = f".{RESULTS_FILE}.lock"  # created first by every ``experiment run``: the marker
 
 # Columns every results row has, whatever the experiment (axis columns come on top).
 BASE_COLUMNS = (
@@ -65,6 +66,8 @@ BASE_COLUMNS = (
     "data_dir",
     "finished_at",
 )
+RESULTS_REQUIRED = ("experiment", "scale", "cell_id", "status")  # a results.parquet without
+# them was not written by the runner
 OK = "ok"
 FAILED = "failed"
 INCOMPLETE = "incomplete"  # training stopped early on purpose (stop_after); resumes on rerun
@@ -76,6 +79,17 @@ def metric_column(metric: str, split: str | None = None) -> str:
     A metric without a split (``final_loss``, the last training loss) is its own column.
     """
     return f"{metric}_{split}" if split else metric
+
+
+def is_experiment_dir(path: str | Path) -> bool:
+    """Whether ``path`` is an output directory of ``lolameme experiment run``.
+
+    The runner creates :data:`LOCK_FILE` before anything else, so even a run killed in
+    its first second is recognised (and resumed) by the next one.
+    """
+    path = Path(path)
+    names = (LOCK_FILE, RESULTS_FILE, SPECS_DIR, CELLS_DIR, INVOCATIONS_FILE)
+    return any((path / name).exists() for name in names)
 
 
 def spec_file(out: Path, experiment: str, scale: str) -> Path:

@@ -18,7 +18,7 @@ from typing import Any
 import typer
 
 from lolameme._threads import threads_help
-from lolameme.errors import ConfigError
+from lolameme.errors import ConfigError, TrainingError
 
 
 def train_command(
@@ -115,11 +115,19 @@ def train_command(
     if mixer_kwargs is not None:
         given["mixer_kwargs"] = parse_mixer_kwargs(mixer_kwargs)
     settings: dict[str, Any] = {}
-    if resume and (out / RUN_JSON).is_file():
+    if resume and not (out / RUN_JSON).is_file():
+        what = "does not exist" if not out.exists() else "is not a lolameme run (no run.json)"
+        raise TrainingError(f"cannot resume: {out} {what} (drop --resume to start a run)")
+    if resume:
         settings = dict(read_run(out)["config"])
         for flag in ("overwrite", "tensorboard", "wandb", "stop_after"):
             settings.pop(flag, None)
     settings.update(given)
+    if resume and "data" not in given and not Path(settings["data"]).is_dir():
+        raise ConfigError(
+            f"the run's data set {settings['data']} no longer exists; pass --data "
+            "to resume on a copy of it"
+        )
     if "data" not in settings or "model" not in settings:
         raise ConfigError("--data and --model are required (unless --resume continues a run)")
     run_dir = train(TrainConfig(**settings), progress=not quiet, evaluate=evaluate_frame)

@@ -22,12 +22,13 @@ def truncate_after(path: Path, step: int) -> None:
     if not path.exists():
         return
     kept = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text(errors="replace").splitlines():
         try:
             event = json.loads(line)
-        except json.JSONDecodeError:
+            event_step = int(event.get("step", 0))
+        except (ValueError, TypeError, AttributeError):  # a cut or damaged line is dropped
             continue
-        if int(event.get("step", 0)) <= step:
+        if event_step <= step:
             kept.append(line)
     atomic_write_text(path, "".join(f"{line}\n" for line in kept))
 

@@ -21,6 +21,7 @@ import math
 import os
 import random
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -29,15 +30,19 @@ import torch
 import torch.nn.functional as F
 
 from lolameme import __version__
+from lolameme._io import check_output_dir
 from lolameme._threads import default_threads
 from lolameme.data.store import IGNORE_INDEX, open_dataset
 from lolameme.errors import TrainingError
 from lolameme.runs import directory as run_files
 from lolameme.runs.batching import BatchSampler, Codec, TextCodec
 from lolameme.runs.checkpoint import (
+    STATE_KEYS,
+    CheckpointError,
     latest_checkpoint,
     load_state,
     load_weights,
+    resume_candidates,
     save_checkpoint,
 )
 from lolameme.runs.layout import METRICS, RUN_JSON, TOKENIZER
@@ -122,23 +127,39 @@ def _check_resume(saved: dict[str, Any], config: TrainConfig, fingerprint: str) 
         )
 
 
+def is_run(path: Path) -> bool:
+    """Whether ``path`` is a run directory lolameme wrote (it holds ``run.json``)."""
+    return (Path(path) / RUN_JSON).is_file()
+
+
 def _claim_out_dir(config: TrainConfig) -> dict[str, Any] | None:
     """Validate ``config.out``; return the saved ``run.json`` when resuming one.
 
-    An old run that ``--overwrite`` replaces is removed only in :meth:`_Session.fit`, once
-    data, tokenizer and model are known to work: a typo cannot cost a finished run.
+    ``--resume`` needs a run with a checkpoint: it never silently starts afresh (that
+    would rewrite the run's history). An old run that ``--overwrite`` replaces is removed
+    only in :meth:`_Session.fit`, once data, tokenizer and model are known to work: a typo
+    cannot cost a finished run. A directory that is not a run is never replaced.
     """
     out = config.out
-    is_run = (out / RUN_JSON).is_file()
-    if config.resume and is_run:
-        return run_files.read_run(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        if not is_run:
-            raise TrainingError(f"{out} exists and is not a lolameme run; choose another --out")
-        if not config.overwrite:
+    if config.resume:
+        if not out.is_dir():
+            raise TrainingError(f"cannot resume: {out} does not exist (drop --resume to start)")
+        if not is_run(out):
+            raise TrainingError(f"cannot resume: {out} is not a lolameme run (no run.json)")
+        check_output_dir(out, is_ours=is_run, what="run", replace=False)
+        if latest_checkpoint(out) is None:
             raise TrainingError(
-                f"{out} already holds a run (pass --resume to continue it or --overwrite)"
+                f"cannot resume {out}: it has no checkpoint yet (it stopped before its "
+                "first one); start it again with --overwrite"
             )
+        return run_files.read_run(out)
+    check_output_dir(
+        out,
+        is_ours=is_run,
+        what="run",
+        overwrite=config.overwrite,
+        flag="--resume to continue it or --overwrite",
+    )
     return None
 
 
@@ -207,7 +228,8 @@ class _Session:
         model = self.model
         return {
             "lolameme_version": __version__,
-            "config": self.config.to_json(),
+            # The data path resolved: `train --resume` and `eval` work from any directory.
+            "config": {**self.config.to_json(), "data": str(Path(info.path).resolve())},
             "data": {
                 "path": str(Path(info.path).resolve()),
                 "task": info.task,
@@ -243,9 +265,37 @@ class _Session:
             "data_fingerprint": self.fingerprint,
         }
 
+    def _restore_any(self) -> None:
+        """Restore the latest checkpoint, or the newest older one that is readable; say so.
+
+        A checkpoint damaged after it was written (truncated by a copy, a disk error) costs
+        the steps since the previous one, not the run.
+        """
+        damaged: list[str] = []
+        for checkpoint in resume_candidates(self.out):
+            try:
+                self._restore(checkpoint)
+            except CheckpointError as exc:
+                damaged.append(str(exc))
+                continue
+            if damaged and self.dist.is_main:
+                print(
+                    f"warning: {damaged[0]}; resuming from the previous complete checkpoint "
+                    f"{checkpoint}",
+                    file=sys.stderr,
+                )
+            self.checkpoint = checkpoint
+            return
+        raise CheckpointError(
+            f"{damaged[0]}; no earlier complete checkpoint to fall back to "
+            "(start the run again with --overwrite)"
+        )
+
     def _restore(self, checkpoint: Path) -> None:
+        state = load_state(
+            checkpoint, self.device, STATE_KEYS
+        )  # the state first: it is the likelier damage
         load_weights(self.model, checkpoint)
-        state = load_state(checkpoint, self.device)
         self.optimizer.load_state_dict(state["optimizer"])
         self.sampler.load_state_dict(state["sampler"])
         self.step = int(state["step"])
@@ -265,7 +315,7 @@ class _Session:
     def fit(self) -> Path:
         config, dist = self.config, self.dist
         if self.checkpoint is not None:
-            self._restore(self.checkpoint)
+            self._restore_any()
         if dist.is_main:
             if config.overwrite and (self.out / RUN_JSON).is_file():
                 shutil.rmtree(self.out)

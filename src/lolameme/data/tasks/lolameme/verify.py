@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lolameme.data.store import iter_split, open_dataset
+from lolameme.data.store import checksum_problems, iter_split, open_dataset
 from lolameme.data.tasks.lolameme.config import TEST_SPLITS, LolamemeConfig, latent_config
 from lolameme.errors import DataError
 from lolameme.languages import BinOp, Num, Program, Var, evaluate, parse, render
@@ -94,10 +94,17 @@ def program_facts(program: Program, globals_: set[str], latent: Any) -> dict[str
 
 
 def verify_dataset(path: str | Path) -> dict[str, SplitReport]:
-    """Every problem found, per split (an empty ``problems`` list means all checks hold)."""
+    """Every problem found, per split (an empty ``problems`` list means all checks hold).
+
+    First every file's sha256 is compared with the manifest's, and each split's row
+    count with the manifest's: a replaced or damaged shard is named even if it reads.
+    """
     info = open_dataset(path)
     if info.task != "lolameme":
         raise DataError(f"{info.path}: verify checks LoLa/MeMe data sets, not '{info.task}'")
+    changed = checksum_problems(info)
+    if changed.get(""):
+        raise DataError(f"{info.path}: {'; '.join(changed[''])}")
     config = LolamemeConfig.model_validate(info.config())
     latent = latent_config(config)
     gvalues = info.globals()
@@ -110,13 +117,20 @@ def verify_dataset(path: str | Path) -> dict[str, SplitReport]:
         report = reports[split] = SplitReport()
         mode = "train" if split == "train" else TEST_SPLITS[split][0]
         seen = canon[split] = set()
-        for frame in iter_split(info, split):
-            for row in frame.to_dict("records"):
-                i = report.rows
-                report.rows += 1
-                _check_row(row, i, mode, config, latent, gvalues, local_pool, report, seen)
-                if mode == "train":
-                    appearances.update(n for n in row["global_names"])
+        for problem in changed.get(split, []):
+            report.add(problem)
+        try:
+            for frame in iter_split(info, split):
+                for row in frame.to_dict("records"):
+                    i = report.rows
+                    report.rows += 1
+                    _check_row(row, i, mode, config, latent, gvalues, local_pool, report, seen)
+                    if mode == "train":
+                        appearances.update(n for n in row["global_names"])
+        except DataError as exc:  # a damaged shard: named, and the other splits still checked
+            report.add(str(exc))
+        if report.rows != info.rows(split):
+            report.add(f"{report.rows} rows read, the manifest says {info.rows(split)}")
     for split, texts in canon.items():
         leaked = len(texts & canon.get("train", set())) if split != "train" else 0
         if leaked:
