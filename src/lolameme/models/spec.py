@@ -18,9 +18,8 @@ A bare mixer name that is also a preset (``hyena``, ``base_conv``) means the pre
 from __future__ import annotations
 
 import re
-from typing import Literal
 
-from lolameme.models.config import LayerConfig, ModelConfig, SpecError
+from lolameme.models.config import InitName, LayerConfig, ModelConfig, SpecError
 from lolameme.models.mixers import MIXERS
 from lolameme.models.presets import Scale, get_scale
 
@@ -112,7 +111,7 @@ def parse_spec(
     vocab_size: int,
     max_seq_len: int,
     tie_embeddings: bool = True,
-    init: Literal["gpt2", "pytorch"] = "gpt2",
+    init: InitName = "gpt2",
 ) -> ModelConfig:
     """Expand ``spec`` at ``scale`` into the explicit per-layer :class:`ModelConfig`.
 

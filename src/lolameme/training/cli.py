@@ -39,7 +39,15 @@ def train_command(
         help="Share the LM head with the token embedding, as GPT-2. [tied]",
     ),
     init: str | None = typer.Option(
-        None, help="Weight init: gpt2 (N(0, 0.02)) or pytorch (each module's own). [gpt2]"
+        None,
+        help="Weight init: gpt2 (N(0, 0.02)), pytorch (each module's own) or scaled "
+        "(N(0, 0.02 * sqrt(768 / fan_in))). [gpt2]",
+    ),
+    init_from: Path | None = typer.Option(
+        None,
+        "--init-from",
+        help="Start from this run's latest weights (same model; its tokenizer and "
+        "positions are reused) with a fresh optimiser: pretrain, then fine-tune.",
     ),
     device: str | None = typer.Option(None, help="auto, cpu or cuda. [auto]"),
     tokenizer: str | None = typer.Option(None, help="bpe or char (text data). [bpe]"),
