@@ -24,7 +24,7 @@ def test_list_shows_every_experiment_with_cells_per_scale(capsys) -> None:
     code, out, _ = _run(["experiment", "list"], capsys)
     assert code == 0
     line = next(x for x in out.splitlines() if x.startswith("thex_variations "))
-    assert "Table 1" in line and line.split()[-3:] == ["11", "33", "33"]
+    assert "Table 1" in line and line.split()[-4:] == ["11", "33", "33", "33"]
     rows = json.loads(_run(["experiment", "list", "--json"], capsys)[1])
     assert {r["name"] for r in rows} >= {"memorization", "layer_scan", "multi_language"}
     assert next(r for r in rows if r["name"] == "memorization")["cells"]["paper"] == 120
@@ -49,7 +49,10 @@ def test_show_only_lists_the_cells_of_the_named_axis_points(capsys) -> None:
     ("argv", "expected"),
     [
         (["experiment", "show", "thex"], "unknown experiment 'thex' (valid: layer_scan"),
-        (["experiment", "show", "layer_scan", "--scale", "big"], "valid: smoke, tiny, paper"),
+        (
+            ["experiment", "show", "layer_scan", "--scale", "big"],
+            "valid: smoke, tiny, small, paper",
+        ),
         (
             ["experiment", "run", "layer_scan", "--out", "{tmp}", "--models", "gpt-2"],
             "unknown model(s) gpt-2 for experiment 'layer_scan' (valid: hyena, gpt2, thex-0",

@@ -61,7 +61,7 @@ def test_unknown_model_lists_the_experiments_models() -> None:
 
 
 def test_unknown_scale_is_an_error_naming_the_valid_ones() -> None:
-    with pytest.raises(ConfigError, match="valid: smoke, tiny, paper"):
+    with pytest.raises(ConfigError, match="valid: smoke, tiny, small, paper"):
         expand(load_spec("thex_variations"), "medium")
 
 

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from lolameme.reporting.results import BASE_COLUMNS
 
-SCALES = ("smoke", "tiny", "paper")
+SCALES = ("smoke", "tiny", "small", "paper")
 Scalar = str | int | float | bool
 # A filter value: an axis value, or "min"/"max" for the smallest/largest value present.
 Where = dict[str, Scalar]
