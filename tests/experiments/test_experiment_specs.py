@@ -175,7 +175,10 @@ def test_every_data_config_is_valid_for_the_data_layer(scale: str) -> None:
     from lolameme.experiments.cell import data_config
 
     for name in available_experiments():
-        requests = {c.data.key(): c.data for c in expand(load_spec(name).at(scale))}
+        spec = load_spec(name)
+        if scale not in spec.scales:  # an optional scale a spec does not run (mqar: small)
+            continue
+        requests = {c.data.key(): c.data for c in expand(spec.at(scale))}
         for request in requests.values():
             config = data_config(request)  # raises a ConfigError naming the problem
             if request.task == "lolameme":
@@ -189,7 +192,7 @@ def test_unknown_experiment_lists_valid_names() -> None:
 
 
 def test_unknown_scale_lists_valid_scales() -> None:
-    with pytest.raises(ConfigError, match=r"no scale 'huge' \(valid: smoke, tiny, paper\)"):
+    with pytest.raises(ConfigError, match=r"no scale 'huge' \(valid: smoke, tiny, small, paper\)"):
         load_spec("layer_scan").at("huge")
 
 
@@ -312,3 +315,26 @@ def test_a_token_task_spec_with_an_lr_sweep_fits_the_schema() -> None:
     assert {c.train["lr"] for c in cells} == {1e-3, 3e-3}
     assert all(c.data.overrides == {} for c in cells)  # no LoLa/MeMe knobs leak in
     assert data_config(cells[0].data).num_kv_pairs > 0
+
+
+def test_the_optional_small_scale_needs_every_per_scale_axis_to_name_it() -> None:
+    axis = {"name": "n", "key": "GLOBALVAR_COUNT", "values": {s: [1] for s in EXPERIMENT_SCALES}}
+    assert "small" in spec_from_mapping(_minimal(axes=[axis])).scales
+    del axis["values"]["small"]
+    spec = spec_from_mapping(_minimal(axes=[axis]))
+    assert set(spec.scales) == set(EXPERIMENT_SCALES) - {"small"}  # the others are still required
+    del axis["values"]["paper"]
+    with pytest.raises(ConfigError, match="no values for scale"):
+        spec_from_mapping(_minimal(axes=[axis]))
+
+
+def test_small_scale_runs_the_papers_task_on_one_gpu() -> None:
+    spec = load_spec("thex_variations")
+    small = spec.at("small").settings
+    cells = expand(spec.at("small"))
+    assert len(cells) == 33
+    overrides = dict(cells[0].data.overrides)
+    assert overrides["GLOBALVAR_COUNT"] == 100 and overrides["DATASET_SIZE"] == 100_000
+    for knob in ("EXPRESSION_MAX_DEPTH", "LATENT_TYPE_A_MODIFICATION", "OPERATORS.LOLA"):
+        assert knob not in overrides  # operators and latent types as in the paper
+    assert small.train["init"] == "pytorch" and small.train["tie_embeddings"] is False

@@ -24,7 +24,7 @@ def test_list_shows_every_experiment_with_cells_per_scale(capsys) -> None:
     code, out, _ = _run(["experiment", "list"], capsys)
     assert code == 0
     line = next(x for x in out.splitlines() if x.startswith("thex_variations "))
-    assert line.split() == ["thex_variations", "11", "33", "33", "Table", "1"]
+    assert line.split() == ["thex_variations", "11", "33", "33", "33", "Table", "1"]
     # columns line up whatever the reference's length (mqar's is long)
     lines = out.splitlines()
     mqar = next(x for x in lines if x.startswith("mqar "))
@@ -53,7 +53,10 @@ def test_show_only_lists_the_cells_of_the_named_axis_points(capsys) -> None:
     ("argv", "expected"),
     [
         (["experiment", "show", "thex"], "unknown experiment 'thex' (valid: layer_scan"),
-        (["experiment", "show", "layer_scan", "--scale", "big"], "valid: smoke, tiny, paper"),
+        (
+            ["experiment", "show", "layer_scan", "--scale", "big"],
+            "valid: smoke, tiny, small, paper",
+        ),
         (
             ["experiment", "run", "layer_scan", "--out", "{tmp}", "--models", "gpt-2"],
             "unknown model(s) 'gpt-2' for experiment 'layer_scan' (valid: 'hyena'; 'gpt2'; 'thex-0",

@@ -73,7 +73,7 @@ def test_the_list_of_valid_models_is_split_where_specs_are_not() -> None:
 
 
 def test_unknown_scale_is_an_error_naming_the_valid_ones() -> None:
-    with pytest.raises(ConfigError, match="valid: smoke, tiny, paper"):
+    with pytest.raises(ConfigError, match="valid: smoke, tiny, small, paper"):
         expand(load_spec("thex_variations").at("medium"))
 
 

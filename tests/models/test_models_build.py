@@ -224,3 +224,29 @@ def test_a_tiny_model_learns_a_repeating_sequence() -> None:
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.7 * losses[0]
+
+
+def test_scaled_init_rescales_gpt2s_std_to_the_fan_in() -> None:
+    torch.manual_seed(0)
+    model = build_model("attention*2", scale="tiny", vocab_size=500, max_seq_len=64, init="scaled")
+    n, width = len(model.blocks), model.config.embed_width
+    std = lambda fan_in: 0.02 * math.sqrt(768 / fan_in)  # noqa: E731
+    block = model.blocks[0]
+    assert block.mixer.c_attn.weight.std().item() == pytest.approx(std(width), rel=0.05)
+    assert model.wte.weight.std().item() == pytest.approx(std(width), rel=0.05)
+    assert model.wpe.weight.std().item() == pytest.approx(std(width), rel=0.1)
+    fan_in = block.mlp.c_proj.in_features
+    assert block.mlp.c_proj.weight.std().item() == pytest.approx(
+        std(fan_in) / math.sqrt(2 * n), rel=0.1
+    )
+    assert torch.count_nonzero(block.mixer.c_attn.bias) == 0
+    assert model.lm_head.weight is model.wte.weight  # the tie is the caller's choice
+    # at GPT-2's fan-in of 768 the scaled init is GPT-2's; the MLP's c_proj (fan-in 4 x 768)
+    # gets half of it (same draws: the RNG is seeded alike)
+    torch.manual_seed(0)
+    wide = build_model("attention@768", scale="tiny", vocab_size=50, max_seq_len=16, init="scaled")
+    torch.manual_seed(0)
+    gpt2 = build_model("attention@768", scale="tiny", vocab_size=50, max_seq_len=16)
+    for name, tensor in gpt2.state_dict().items():
+        factor = 0.5 if name.endswith("mlp.c_proj.weight") else 1.0
+        assert torch.allclose(wide.state_dict()[name], factor * tensor), name

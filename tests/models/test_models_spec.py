@@ -86,7 +86,7 @@ def test_embedding_width_is_the_dominant_width() -> None:
         ("hyena**2", "tiny", r"cannot parse 'hyena\*\*2'"),
         ("hyena*2@16", "tiny", "MIXER\\[@WIDTH\\]\\[\\*COUNT\\]"),
         ("hyena,,attention", "tiny", "cannot parse ''"),
-        ("gpt2", "huge", r"unknown scale 'huge' \(valid: paper, tiny, smoke\)"),
+        ("gpt2", "huge", r"unknown scale 'huge' \(valid: paper, small, tiny, smoke\)"),
         ("attention@30", "tiny", "width 30 is not divisible into num_heads=4 heads"),
     ],
 )

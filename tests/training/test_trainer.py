@@ -324,3 +324,80 @@ def test_eval_postfix_names_each_split_briefly() -> None:
         "em_without": "0.150",
         "em": "1.000",
     }
+
+
+def _weights(run: Path) -> dict[str, torch.Tensor]:
+    return load_file(latest_checkpoint(run) / "model.safetensors")
+
+
+def test_init_from_starts_from_the_source_weights_with_a_fresh_optimiser(
+    copy_dataset: Callable, tmp_path: Path
+) -> None:
+    from lolameme.training.distributed import Distributed
+
+    source = train(_config(copy_dataset(128, 16), tmp_path / "pre", steps=4), progress=False)
+    other = copy_dataset(96, 16, name="finetune")  # other rows, shorter max length or not
+    config = _config(other, tmp_path / "ft", init_from=source, steps=4)
+    run = trainer_module._Session(config, Distributed.from_env(), torch.device("cpu"), False, None)
+    loaded = run.model.state_dict()
+    saved = _weights(source)
+    assert set(saved) <= set(loaded)
+    for name, tensor in saved.items():
+        assert loaded[name].shape == tensor.shape, name
+        assert torch.equal(loaded[name], tensor), name
+    assert run.step == 0 and not run.optimizer.state  # fresh optimiser and schedule
+    source_meta = json.loads((source / "run.json").read_text())
+    assert run.data.max_seq_len == source_meta["max_seq_len"]
+    assert run.data.codec.tokenizer.hf.to_str() == (source / "tokenizer.json").read_text()
+
+    finetuned = train(config, progress=False)
+    meta = json.loads((finetuned / "run.json").read_text())
+    assert meta["init_from"]["step"] == 4 and meta["init_from"]["run"] == str(source.resolve())
+    assert meta["config"]["init_from"] == str(source)
+    assert (finetuned / "tokenizer.json").read_text() == (source / "tokenizer.json").read_text()
+    after = _weights(finetuned)
+    assert any(not torch.equal(after[name], saved[name]) for name in saved)  # it trained
+    fresh = train(_config(other, tmp_path / "fresh", steps=4), progress=False)
+    first = lambda run: next(e["loss"] for e in _events(run) if e["type"] == "train")  # noqa: E731
+    assert first(finetuned) != first(fresh)  # the loaded weights, not a new init, were trained
+
+
+def test_init_from_run_resumes_exactly(copy_dataset: Callable, tmp_path: Path) -> None:
+    data = copy_dataset(128, 16)
+    source = train(_config(data, tmp_path / "pre", steps=3), progress=False)
+    straight = train(_config(data, tmp_path / "a", init_from=source, steps=6), progress=False)
+    train(_config(data, tmp_path / "b", init_from=source, steps=6, stop_after=3), progress=False)
+    resumed = train(
+        _config(data, tmp_path / "b", init_from=source, steps=6, resume=True), progress=False
+    )
+    a, b = _weights(straight), _weights(resumed)
+    assert all(torch.equal(a[name], b[name]) for name in a)
+
+
+def test_init_from_an_incompatible_run_is_one_error(
+    copy_dataset: Callable, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = copy_dataset(64, 8)
+    source = tmp_path / "pre"
+    main(_train_args(data, source, *MODEL))
+    capsys.readouterr()
+    cases = [
+        (("--model", "attention*3", "--scale", "smoke"), "spec 'attention*2'"),
+        (("--model", "gpt2", "--scale", "smoke"), "spec 'attention*2'"),
+        ((*MODEL, "--untie-embeddings"), "tie_embeddings"),
+        ((*MODEL, "--loss", "answer"), "loss was 'full'"),
+        ((*MODEL, "--max-seq-len", "512"), "max_seq_len"),
+    ]
+    for extra, expected in cases:
+        out = tmp_path / "ft"
+        code, err = _cli(_train_args(data, out, *extra, "--init-from", str(source)), capsys)
+        assert code != 0 and err.startswith("error: --init-from") and expected in err, err
+        assert "\n" not in err and not out.exists()
+    code, err = _cli(
+        _train_args(data, tmp_path / "ft", *MODEL, "--init-from", str(tmp_path / "nope")), capsys
+    )
+    assert code != 0 and "run directory not found" in err and "\n" not in err
+    bpe = _train_args(data, tmp_path / "ft", *MODEL, "--init-from", str(source))
+    bpe[bpe.index("char")] = "bpe"
+    code, err = _cli(bpe, capsys)
+    assert code != 0 and "tokenizer was 'char', now 'bpe'" in err and "\n" not in err

@@ -12,14 +12,18 @@ import typer
 from lolameme._threads import default_threads, threads_help
 
 
-def format_table(report: dict[str, Any]) -> str:
-    """A plain-text table: one row per split with n, EM and loss."""
-    rows = [("split", "n", "EM", "loss")]
+def format_table(report: dict[str, Any], baselines: dict[str, float] | None = None) -> str:
+    """A plain-text table: one row per split with n, EM and loss, and a ``majority``
+    column when ``baselines`` (split -> majority-label EM) is given."""
+    rows = [("split", "n", "EM", "loss", *(("majority",) if baselines is not None else ()))]
     for split, s in report["splits"].items():
         em = "-" if s.get("em") is None else f"{s['em']:.3f}"
         loss = "-" if s.get("loss") is None else f"{s['loss']:.4f}"
-        rows.append((split, str(s["n"]), em, loss))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        extra: tuple[str, ...] = ()
+        if baselines is not None:
+            extra = (f"{baselines[split]:.3f}" if split in baselines else "-",)
+        rows.append((split, str(s["n"]), em, loss, *extra))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(
             c.ljust(w) if i == 0 else c.rjust(w)

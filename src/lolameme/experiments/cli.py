@@ -86,7 +86,7 @@ def list_command(
 @experiment_app.command("show")
 def show_command(
     name: str = typer.Argument(..., help="Experiment name (see 'experiment list') or a .yaml."),
-    scale: str = typer.Option("tiny", "--scale", "-s", help="smoke, tiny or paper."),
+    scale: str = typer.Option("tiny", "--scale", "-s", help="smoke, tiny, small or paper."),
     sets: list[str] = typer.Option([], "--set", help="Override a setting: train.steps=400."),
     only: list[str] = typer.Option([], "--only", help=ONLY_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the resolved spec as JSON."),
@@ -120,7 +120,7 @@ def show_command(
 @experiment_app.command("run")
 def run_command(
     name: str = typer.Argument(..., help="Experiment name (see 'experiment list') or a .yaml."),
-    scale: str = typer.Option("tiny", "--scale", "-s", help="smoke, tiny or paper."),
+    scale: str = typer.Option("tiny", "--scale", "-s", help="smoke, tiny, small or paper."),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory (results, runs, data)."),
     engine: str = typer.Option("local", "--engine", help="local (process pool) or ray."),
     workers: int = typer.Option(

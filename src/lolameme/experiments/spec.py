@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from lolameme.runs.layout import BASE_COLUMNS
 
 # The sizes an experiment spec may define (not the model scales of lolameme.models).
-EXPERIMENT_SCALES = ("smoke", "tiny", "paper")
+EXPERIMENT_SCALES = ("smoke", "tiny", "small", "paper")
 Scalar = str | int | float | bool
 # A filter value: an axis value, or "min"/"max" for the smallest/largest value present.
 Where = dict[str, Scalar]

@@ -24,6 +24,8 @@ from lolameme.errors import ConfigError, format_validation_error
 from lolameme.experiments.spec import ExperimentSpec
 
 DEFAULTS_FILE = "_scales.yaml"
+# Scales added after the specs were written (``small``: one GPU); see spec_from_mapping.
+OPTIONAL_SCALES = ("small",)
 
 
 def _specs_dir() -> Path:
@@ -95,6 +97,15 @@ def scale_defaults(task: str) -> dict[str, Any]:
     }
 
 
+def _axes_cover(data: dict[str, Any], scale: str) -> bool:
+    """Whether every axis of a raw spec has values (or points) at ``scale``."""
+    for axis in data.get("axes") or []:
+        for form in (axis.get("values"), axis.get("points")):
+            if isinstance(form, dict) and scale not in form:
+                return False
+    return True
+
+
 def spec_from_mapping(data: dict[str, Any], *, source: str = "spec") -> ExperimentSpec:
     """Validate a raw mapping after merging the per-scale defaults under its scales."""
     from pydantic import ValidationError
@@ -102,8 +113,14 @@ def spec_from_mapping(data: dict[str, Any], *, source: str = "spec") -> Experime
     defaults = scale_defaults(str(data.get("task", "lolameme")))
     data = copy.deepcopy(data)
     scales = data.get("scales") or {}
-    # A scale the spec leaves out gets the defaults; ``scale: null`` opts out of it.
-    merged = {k: copy.deepcopy(v) for k, v in defaults.items() if k not in scales}
+    # A scale the spec leaves out gets the defaults; ``scale: null`` opts out of it. An
+    # optional scale is also left out where an axis gives its values per scale without
+    # it: there is no sweep to run (a spec opts in by naming the scale in that axis).
+    merged = {
+        k: copy.deepcopy(v)
+        for k, v in defaults.items()
+        if k not in scales and (k not in OPTIONAL_SCALES or _axes_cover(data, k))
+    }
     merged.update(
         {k: deep_merge(defaults.get(k, {}), v) for k, v in scales.items() if v is not None}
     )

@@ -30,6 +30,10 @@ class LayerConfig(BaseModel):
     kwargs: dict[str, Any] = Field(default_factory=dict)
 
 
+# Weight initialisations (see LanguageModel._init_weights).
+InitName = Literal["gpt2", "pytorch", "scaled"]
+
+
 class ModelConfig(BaseModel):
     """Everything needed to rebuild a :class:`~lolameme.models.model.LanguageModel`.
 
@@ -42,7 +46,9 @@ class ModelConfig(BaseModel):
     PyTorch initialisation instead (embeddings N(0, 1), linear layers uniform in
     +-1/sqrt(fan_in)). At tiny widths GPT-2's choices keep a 2-layer attention model on
     MQAR's plateau for thousands of steps; untied with PyTorch's init it learns the
-    lookup in a few hundred (``docs/zoo.md``).
+    lookup in a few hundred (``docs/zoo.md``). ``init="scaled"`` is GPT-2's scheme with
+    its standard deviation rescaled to each layer's width (0.02 at fan-in 768, larger
+    below), so a narrow model does not start nearly silent.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -54,7 +60,7 @@ class ModelConfig(BaseModel):
     embed_width: PositiveInt
     layers: list[LayerConfig] = Field(min_length=1)
     tie_embeddings: bool = True
-    init: Literal["gpt2", "pytorch"] = "gpt2"
+    init: InitName = "gpt2"
 
 
 class ExternalModelConfig(BaseModel):

@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from lolameme.models.block import Block
-from lolameme.models.config import ExternalModelConfig, LayerConfig, ModelConfig
+from lolameme.models.config import ExternalModelConfig, InitName, LayerConfig, ModelConfig
 from lolameme.models.external import ExternalModel
 from lolameme.models.mixers import Mixer
 from lolameme.models.plugins import resolve_mixer
 from lolameme.models.spec import MixerKwargs, parse_spec
 
 INIT_STD = 0.02  # GPT-2's initializer_range
+INIT_WIDTH = 768  # the width GPT-2's INIT_STD was chosen for (GPT-2 small)
 
 
 @dataclass
@@ -69,35 +70,45 @@ class LanguageModel(nn.Module):
         self.lm_head = nn.Linear(width, config.vocab_size, bias=False)
         if config.tie_embeddings:
             self.lm_head.weight = self.wte.weight  # weight tying, as GPT-2
-        if config.init == "gpt2":
-            self._init_weights()
+        if config.init != "pytorch":
+            self._init_weights(scaled=config.init == "scaled")
 
     # --- initialisation ----------------------------------------------------------------
-    def _init_weights(self) -> None:
-        """GPT-2 init, written out.
+    def _init_weights(self, scaled: bool = False) -> None:
+        """GPT-2 init, written out; ``scaled`` rescales it to each layer's width.
 
-        1. Every Linear and Embedding weight ~ N(0, 0.02), every Linear bias 0. This
+        1. Every Linear and Embedding weight ~ N(0, std), every Linear bias 0. This
            includes the MLP of Hyena's implicit filter, as safari's LM init does.
            Convolutions, LayerNorms, Hyena's skip ``D`` and sine frequencies keep the
            initialisation their modules give them.
         2. Projections that write into the residual stream (attention ``c_proj``,
-           Hyena ``out_proj``, MLP ``c_proj``) ~ N(0, 0.02 / sqrt(2 * n_layers)):
+           Hyena ``out_proj``, MLP ``c_proj``) ~ N(0, std / sqrt(2 * n_layers)):
            each block adds two such terms, so the stream's variance stays bounded
            with depth.
         3. Width adapters ~ N(0, 1 / d_in), bias 0: they preserve the scale of the
            residual stream (0.02 would shrink it by about 0.6 per bridge at width 864).
+
+        GPT-2's std is 0.02 everywhere, tuned for width 768: at width 64 a layer's
+        output starts about sqrt(768 / 64) = 3.5x smaller than at 768. ``scaled`` uses
+        std = 0.02 * sqrt(768 / fan_in) (a Linear's input width, an embedding's width),
+        which equals GPT-2's at fan-in 768 and keeps every layer's output variance
+        independent of the width, as a 1/sqrt(fan_in) init does.
         """
+
+        def std(fan_in: int) -> float:
+            return INIT_STD * math.sqrt(INIT_WIDTH / fan_in) if scaled else INIT_STD
+
         for module in self.modules():
             if isinstance(module, nn.Linear):
-                nn.init.normal_(module.weight, mean=0.0, std=INIT_STD)
+                nn.init.normal_(module.weight, mean=0.0, std=std(module.in_features))
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
             elif isinstance(module, nn.Embedding):
-                nn.init.normal_(module.weight, mean=0.0, std=INIT_STD)
-        residual_std = INIT_STD / math.sqrt(2 * len(self.blocks))
+                nn.init.normal_(module.weight, mean=0.0, std=std(module.embedding_dim))
+        depth_factor = 1.0 / math.sqrt(2 * len(self.blocks))
         for block in self.blocks:
             for proj in [*block.mixer.residual_projections(), block.mlp.c_proj]:
-                nn.init.normal_(proj.weight, mean=0.0, std=residual_std)
+                nn.init.normal_(proj.weight, mean=0.0, std=std(proj.in_features) * depth_factor)
         for adapter in self.adapters():
             nn.init.normal_(adapter.weight, mean=0.0, std=1.0 / math.sqrt(adapter.in_features))
 
@@ -221,7 +232,7 @@ def build_model(
     vocab_size: int,
     max_seq_len: int = 1024,
     tie_embeddings: bool = True,
-    init: Literal["gpt2", "pytorch"] = "gpt2",
+    init: InitName = "gpt2",
     mixer_kwargs: MixerKwargs | None = None,
 ) -> Any:
     """Build the model a spec string names (see :mod:`lolameme.models.spec`) at ``scale``:

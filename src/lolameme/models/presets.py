@@ -5,8 +5,10 @@
 Hyena-153M (18 layers x 864, MLP 1728). THEX-n swaps Hyena layer n for a 768-wide
 GPT-2 block. ``tiny`` keeps every layer count (so ``thex-9`` .. ``thex-17`` mean the
 same thing) and divides every width by 12, which also keeps the paper's 768/864
-attention-to-Hyena width ratio; it trains on a laptop CPU in minutes. ``smoke``
-divides the widths by 48 and exists for fast tests.
+attention-to-Hyena width ratio; it trains on a laptop CPU in minutes. ``small``
+divides the widths by 3 (GPT-2 9.7M parameters besides the embedding, Hyena 12.5M) and is sized for
+one GPU (docs/performance.md). ``smoke`` divides the widths by 48 and exists for fast
+tests.
 """
 
 from __future__ import annotations
@@ -92,6 +94,14 @@ MODEL_SCALES: Mapping[str, Scale] = MappingProxyType(
             attention=(768, 3072, 12),
             conv=(864, 1728),
             filter_emb_dim=33,
+            filter_order=64,
+        ),
+        "small": _scale(
+            "small",
+            "paper depths, widths / 3: one GPU runs a whole grid in about an hour",
+            attention=(256, 1024, 4),
+            conv=(288, 576),
+            filter_emb_dim=17,
             filter_order=64,
         ),
         "tiny": _scale(

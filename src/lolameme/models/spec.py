@@ -23,9 +23,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
-from lolameme.models.config import ExternalModelConfig, LayerConfig, ModelConfig, SpecError
+from lolameme.models.config import (
+    ExternalModelConfig,
+    InitName,
+    LayerConfig,
+    ModelConfig,
+    SpecError,
+)
 from lolameme.models.plugins import model_builder, resolve_mixer, valid_mixers
 from lolameme.models.presets import Scale, get_scale
 
@@ -135,7 +141,7 @@ def parse_spec(
     vocab_size: int,
     max_seq_len: int,
     tie_embeddings: bool = True,
-    init: Literal["gpt2", "pytorch"] = "gpt2",
+    init: InitName = "gpt2",
     mixer_kwargs: MixerKwargs | None = None,
 ) -> ModelConfig | ExternalModelConfig:
     """Expand ``spec`` at ``scale`` into the explicit per-layer :class:`ModelConfig`, or,

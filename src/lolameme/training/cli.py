@@ -53,7 +53,15 @@ def train_command(
         help="Share the LM head with the token embedding, as GPT-2.  [default: tied]",
     ),
     init: str | None = typer.Option(
-        None, help="Weight init: gpt2 (N(0, 0.02)) or pytorch (each module's own).  [default: gpt2]"
+        None,
+        help="Weight init: gpt2 (N(0, 0.02)), pytorch (each module's own) or scaled "
+        "(N(0, 0.02 * sqrt(768 / fan_in))).  [default: gpt2]",
+    ),
+    init_from: Path | None = typer.Option(
+        None,
+        "--init-from",
+        help="Start from this run's latest weights (same model; its tokenizer and "
+        "positions are reused) with a fresh optimiser: pretrain, then fine-tune.",
     ),
     device: str | None = typer.Option(None, help="auto, cpu or cuda.  [default: auto]"),
     tokenizer: str | None = typer.Option(None, help="bpe or char (text data).  [default: bpe]"),

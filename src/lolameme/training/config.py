@@ -21,6 +21,7 @@ IDENTITY_FIELDS = (
     "tie_embeddings",
     "init",
     "mixer_kwargs",
+    "init_from",
 )
 
 
@@ -52,8 +53,15 @@ class TrainConfig(BaseModel):
     grad_clip: float = Field(1.0, gt=0)
     seed: int = 0
     tie_embeddings: bool = Field(True, description="LM head shares the token embedding (GPT-2)")
-    init: Literal["gpt2", "pytorch"] = Field(
-        "gpt2", description="weight init: GPT-2's N(0, 0.02) or each module's PyTorch default"
+    init: Literal["gpt2", "pytorch", "scaled"] = Field(
+        "gpt2",
+        description="weight init: GPT-2's N(0, 0.02), each module's PyTorch default, or "
+        "GPT-2's rescaled to the width (N(0, 0.02 * sqrt(768 / fan_in)))",
+    )
+    init_from: Path | None = Field(
+        None,
+        description="start from this run's latest weights (same model; its tokenizer and "
+        "positions are reused), with a fresh optimiser and schedule",
     )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     tokenizer: Literal["bpe", "char"] = "bpe"
@@ -87,7 +95,10 @@ class TrainConfig(BaseModel):
         return self
 
     def identity(self) -> dict[str, object]:
-        return {name: getattr(self, name) for name in IDENTITY_FIELDS}
+        """The identity fields as JSON values (paths as strings), comparable with a
+        saved ``run.json``."""
+        saved = self.to_json()
+        return {name: saved[name] for name in IDENTITY_FIELDS}
 
     def to_json(self) -> dict[str, object]:
         return self.model_dump(mode="json")

@@ -77,8 +77,15 @@ def _round_up(n: int, multiple: int = 8) -> int:
 
 
 def prepare(
-    config: TrainConfig, info: DatasetInfo, resume_dir: Path | None, dist: Distributed
+    config: TrainConfig,
+    info: DatasetInfo,
+    tokenizer_dir: Path | None,
+    dist: Distributed,
+    max_seq_len: int | None = None,
 ) -> Prepared:
+    """Load and encode the data; the text tokenizer is read from ``tokenizer_dir`` when it
+    holds one (resume, ``--init-from``), else trained on the train split. ``max_seq_len``
+    fixes the model's positions (a resumed or source run's) instead of the data's."""
     if TRAIN not in info.splits:
         raise DataError(f"{info.path} has no '{TRAIN}' split (splits: {', '.join(info.splits)})")
     train = load_split(info, TRAIN)
@@ -91,7 +98,7 @@ def prepare(
             (len(x) for frame in (train, *others.values()) for x in frame["inputs"]), default=1
         )
     elif info.format == "text":
-        tokenizer = _text_tokenizer(config, train, resume_dir, dist)
+        tokenizer = _text_tokenizer(config, train, tokenizer_dir, dist)
         codec = TextCodec(tokenizer, config.loss)
         max_answer = ANSWER_MARGIN * max(len(a) for a in codec.answers(list(train["label"])))
         longest = max(
@@ -104,10 +111,17 @@ def prepare(
     encoded = codec.encode(train)
     if len(encoded) == 0:
         raise DataError(f"{info.path}: the train split is empty")
-    max_seq_len = config.max_seq_len or _round_up(longest)
+    fixed = max_seq_len or config.max_seq_len
+    max_seq_len = fixed or _round_up(longest)
     if max_seq_len < longest:
         raise ConfigError(
-            f"max_seq_len {config.max_seq_len} is shorter than the longest item ({longest} tokens)"
+            f"max_seq_len {max_seq_len} is shorter than the longest item ({longest} tokens)"
+            + (
+                ""
+                if config.max_seq_len
+                else ": the model's positions come from the run it "
+                "continues (train that one with a larger --max-seq-len)"
+            )
         )
     rng = np.random.default_rng(config.seed)
     samples = {

@@ -39,6 +39,7 @@ from lolameme.runs.batching import BatchSampler, Codec, TextCodec
 from lolameme.runs.checkpoint import (
     STATE_KEYS,
     CheckpointError,
+    checkpoint_step,
     latest_checkpoint,
     load_state,
     load_weights,
@@ -114,10 +115,11 @@ def _check_resume(saved: dict[str, Any], config: TrainConfig, fingerprint: str) 
         name: saved["config"].get(name, TrainConfig.model_fields[name].default)
         for name in IDENTITY_FIELDS
     }
+    now = config.identity()
     differences = [
-        f"{name} was {was[name]!r}, now {getattr(config, name)!r}"
+        f"{name} was {was[name]!r}, now {now[name]!r}"
         for name in IDENTITY_FIELDS
-        if was[name] != getattr(config, name)
+        if was[name] != now[name]
     ]
     if saved["data"]["fingerprint"] != fingerprint:
         differences.append(f"the data set differs (was {saved['data']['path']})")
@@ -130,6 +132,64 @@ def _check_resume(saved: dict[str, Any], config: TrainConfig, fingerprint: str) 
 def is_run(path: Path) -> bool:
     """Whether ``path`` is a run directory lolameme wrote (it holds ``run.json``)."""
     return (Path(path) / RUN_JSON).is_file()
+
+
+def _init_source(config: TrainConfig) -> dict[str, Any] | None:
+    """The ``run.json`` of ``--init-from``'s run, checked against ``config``; None without one.
+
+    The source's tokenizer is reused, so the tokenizer settings must agree; the model
+    spec, scale and embedding tie are checked by loading the weights (one error line
+    naming the first mismatching tensor).
+    """
+    if config.init_from is None:
+        return None
+    source = run_files.read_run(config.init_from)
+    if latest_checkpoint(config.init_from) is None:
+        raise TrainingError(f"--init-from {config.init_from}: the run has no checkpoint yet")
+    was = source["config"]
+    for name in ("tokenizer", "loss"):
+        if was.get(name) != getattr(config, name):
+            raise TrainingError(
+                f"--init-from {config.init_from}: {name} was {was.get(name)!r}, now "
+                f"{getattr(config, name)!r} (the run's tokenizer and encoding are reused)"
+            )
+    if config.vocab_size is not None and config.vocab_size != source["vocab_size"]:
+        raise TrainingError(
+            f"--init-from {config.init_from}: vocab_size is {source['vocab_size']} there, "
+            f"now {config.vocab_size} (its tokenizer is reused: leave --vocab-size out)"
+        )
+    if config.max_seq_len is not None and config.max_seq_len != source["max_seq_len"]:
+        raise TrainingError(
+            f"--init-from {config.init_from}: max_seq_len is {source['max_seq_len']} there, "
+            f"now {config.max_seq_len} (the model's positions are reused)"
+        )
+    return source
+
+
+def _load_init(
+    model: torch.nn.Module, config: TrainConfig, source: dict[str, Any]
+) -> dict[str, Any]:
+    """Load the source run's latest weights into ``model``; what was loaded, for run.json."""
+    assert config.init_from is not None
+    checkpoint = latest_checkpoint(config.init_from)
+    assert checkpoint is not None  # checked by _init_source
+    saved_model = source["model"] or {}
+    for name in ("spec", "scale", "tie_embeddings"):
+        here = getattr(getattr(model, "config", None), name, None)
+        if name in saved_model and here is not None and saved_model[name] != here:
+            raise TrainingError(
+                f"--init-from {config.init_from}: its model has {name} "
+                f"{saved_model[name]!r}, this run's {here!r}"
+            )
+    try:
+        load_weights(model, checkpoint)
+    except TrainingError as exc:
+        raise TrainingError(f"--init-from {config.init_from}: {exc}") from None
+    return {
+        "run": str(Path(config.init_from).resolve()),
+        "step": checkpoint_step(checkpoint),
+        "data_fingerprint": source["data"]["fingerprint"],
+    }
 
 
 def _claim_out_dir(config: TrainConfig) -> dict[str, Any] | None:
@@ -183,7 +243,16 @@ class _Session:
         saved = _claim_out_dir(config)
         if saved is not None:
             _check_resume(saved, config, self.fingerprint)
-        self.data: Prepared = prepare(config, info, self.out if saved else None, dist)
+        # A resumed run keeps its own tokenizer and positions; a run started --init-from
+        # another takes that run's, so that token ids and weight shapes mean the same.
+        source = _init_source(config) if saved is None else None
+        self.data: Prepared = prepare(
+            config,
+            info,
+            self.out if saved else config.init_from if source else None,
+            dist,
+            max_seq_len=(saved or source or {}).get("max_seq_len"),
+        )
         if saved is not None and saved["vocab_size"] != self.data.codec.vocab_size:
             raise TrainingError(
                 f"tokenizer/vocab mismatch: {self.out} was trained with {saved['vocab_size']} "
@@ -198,6 +267,9 @@ class _Session:
             init=config.init,
             mixer_kwargs=config.mixer_kwargs,
         ).to(device)
+        self.init_from: dict[str, Any] | None = None
+        if source is not None:
+            self.init_from = _load_init(self.model, config, source)
         self.checkpoint = latest_checkpoint(self.out) if saved else None
         self.optimizer = build_optimizer(
             self.model, lr=config.lr, weight_decay=config.weight_decay, device=device
@@ -247,6 +319,7 @@ class _Session:
             "total_steps": self.total,
             "warmup_steps": self.warmup,
             "world_size": self.dist.world_size,
+            "init_from": self.init_from,
         }
 
     # -- state -----------------------------------------------------------------------

@@ -44,12 +44,22 @@ PRESETS: dict[str, dict[str, Any]] = {
             "test_module_mix_without_global",
         ],
     },
-    # Small enough to generate and train on a laptop CPU; calibrate with --set.
+    # Small enough to learn on a laptop CPU in minutes: the data of the experiments'
+    # `tiny` scale (docs/results/calibration.md): plain assignments with 10 globals.
     "tiny": {
-        "globalvar_count": 32,
-        "global_variables_num_appearance": 50,
-        "dataset_size": 4000,
-        "test_dataset_size": 500,
+        **NO_LATENT,
+        "globalvar_count": 10,
+        "global_variables_num_appearance": 100,
+        "expression_min_depth": 0,
+        "expression_max_depth": 0,
+        "min_var_length": 3,
+        "max_var_length": 6,
+        "min_int_value": 1,
+        "max_int_value": 9,
+        "operators_lola": ["+", "-"],
+        "operators_meme": ["|", "!"],
+        "dataset_size": 8000,
+        "test_dataset_size": 300,
     },
 }
 
@@ -60,5 +70,5 @@ DESCRIPTIONS: dict[str, str] = {
     "long_input": "Section 6.3: 15 statements, 1000 globals",
     "operator_pretraining": "no globals, 40M training items (override DATASET_SIZE for less)",
     "mixed": "train 50/50 LoLa/MeMe items; test sample-mixed and module-mixed",
-    "tiny": "32 globals, 4000 train / 500 test items: for CPU smoke runs",
+    "tiny": "the tiny scale's data: 10 globals, plain assignments, no latent types, 8000/300",
 }
