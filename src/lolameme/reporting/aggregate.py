@@ -144,6 +144,10 @@ _NAMES = {
     "sparse_attention": "Sparse attention",
     "h3": "H3",
     "rwkv": "RWKV",
+    "mamba": "Mamba",
+    "based": "Based",
+    "delta_net": "DeltaNet",
+    "sliding_window": "Sliding-window attention",
 }
 # One item of a layer pattern, MIXER[@WIDTH][*COUNT]; WIDTH may be an axis placeholder.
 _ITEM = re.compile(r"^(?P<mixer>[a-z_][a-z0-9_]*)(?:@(?:\{\w+\}|\d+))?(?:\*(?P<count>\d+))?$")

@@ -107,7 +107,9 @@ class DeltaNet(Mixer):
         self.v_proj = nn.Linear(d_model, d_model, bias=False)
         self.b_proj = nn.Linear(d_model, num_heads, bias=False)
         self.convs = nn.ModuleList(ShortCausalConv(d_model, conv_size) for _ in range(3))
-        self.o_norm = nn.RMSNorm(self.head_dim, eps=norm_eps)
+        # per-head RMSNorm weight (written out: nn.RMSNorm needs torch >= 2.4)
+        self.o_norm_weight = nn.Parameter(torch.ones(self.head_dim))
+        self.norm_eps = norm_eps
         self.o_proj = nn.Linear(d_model, d_model, bias=False)
 
     @classmethod
@@ -134,8 +136,9 @@ class DeltaNet(Mixer):
 
     def _read(self, o: Tensor, dtype: torch.dtype) -> Tensor:
         b, _, length, _ = o.shape
-        norm = self.o_norm  # in float32 whatever the model's dtype, as the state
-        o = F.rms_norm(o, (self.head_dim,), norm.weight.float(), norm.eps)
+        # RMSNorm per head, in float32 whatever the model's dtype, as the state
+        o = o * torch.rsqrt(o.square().mean(-1, keepdim=True) + self.norm_eps)
+        o = o * self.o_norm_weight.float()
         y = o.transpose(1, 2).reshape(b, length, self.d_model)
         return self.o_proj(y.to(dtype))
 
