@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lolameme.languages import parse, render, to_lola, to_meme
+from lolameme.languages import parse, parser, render, to_lola, to_meme
 
 
 @given(data=st.data())
@@ -43,3 +45,29 @@ def test_parser_tolerates_whitespace_runs(strategies, data, spaces: list[str]) -
     spaced = "".join(c if c != " " else next(runs) for c in text)
     spaced = spaced.replace(";", f"{next(runs)};{next(runs)}")
     assert parse(f" \n\t{spaced};  \n") == program
+
+
+@given(data=st.data())
+def test_leaf_cache_gives_the_same_programs_cold_warm_and_after_overflow(strategies, data) -> None:
+    """Parsing through the leaf cache (issue 19) is invisible: a cold parse, a warm one
+    and one whose cache keeps overflowing (limit 2) all equal the rendered program, and
+    the nodes it builds are ordinary frozen nodes (equal hash, no assignment)."""
+    program = data.draw(strategies.any_programs)
+    for dialect in ("lola", "meme"):
+        text = render(program, dialect)
+        parser._LEAVES.clear()
+        cold = parse(text)
+        warm = parse(text)
+        limit = parser._LEAF_CACHE_LIMIT
+        parser._LEAF_CACHE_LIMIT = 2
+        parser._LEAVES.clear()
+        try:
+            small = parse(text)
+            assert len(parser._LEAVES) <= 2
+        finally:
+            parser._LEAF_CACHE_LIMIT = limit
+        assert cold == warm == small == program
+        assert hash(cold) == hash(program)
+        for statement in cold.statements:
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                statement.target = "x"  # type: ignore[misc]
