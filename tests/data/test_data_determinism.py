@@ -21,7 +21,13 @@ SIZES = {
 }
 
 
-def test_workers_1_and_2_write_identical_files(build) -> None:
+@pytest.fixture
+def pool_at_any_size(monkeypatch) -> None:
+    """Small test sets would otherwise be drawn in one process whatever ``workers`` says."""
+    monkeypatch.setattr(generator, "SERIAL_BELOW_ITEMS", 0)
+
+
+def test_workers_1_and_2_write_identical_files(build, pool_at_any_size) -> None:
     one = build("mixed", workers=1, **SIZES)
     two = build("mixed", workers=2, **SIZES)
     assert len(one.manifest["splits"]["train"]["files"]) == 5  # really sharded
@@ -30,7 +36,9 @@ def test_workers_1_and_2_write_identical_files(build) -> None:
         assert sha256_file(two.path / rel) == digest
 
 
-def test_spawned_workers_write_the_same_shards_as_one_process(tmp_path: Path) -> None:
+def test_spawned_workers_write_the_same_shards_as_one_process(
+    tmp_path: Path, pool_at_any_size
+) -> None:
     config = LolamemeConfig.model_validate({**SIZES, "DATASET_SIZE": 400})
     digests = []
     for workers, method in ((1, None), (2, "spawn")):
@@ -38,6 +46,28 @@ def test_spawned_workers_write_the_same_shards_as_one_process(tmp_path: Path) ->
         generator.build_lolameme(config, DatasetWriter(root), workers, method=method)
         digests.append({p.name: sha256_file(p) for p in sorted((root / "data").iterdir())})
     assert digests[0] == digests[1] and len(digests[0]) == 4
+
+
+def test_small_sets_skip_the_pool_and_write_the_pools_bytes(tmp_path: Path, monkeypatch) -> None:
+    """Below ``SERIAL_BELOW_ITEMS`` no pool starts, even with ``workers=2``; the files equal
+    those of a pool forced at the same size (and of one worker)."""
+    config = LolamemeConfig.model_validate({**SIZES, "DATASET_SIZE": 400})
+    pools: list[int] = []
+    real_shard_map = generator.shard_map
+
+    def recording(workers, *args, **kwargs):
+        pools.append(workers)
+        return real_shard_map(workers, *args, **kwargs)
+
+    monkeypatch.setattr(generator, "shard_map", recording)
+    digests = []
+    for limit, workers in ((20_000, 2), (0, 2), (0, 1)):
+        monkeypatch.setattr(generator, "SERIAL_BELOW_ITEMS", limit)
+        root = tmp_path / f"{limit}-{workers}"
+        generator.build_lolameme(config, DatasetWriter(root), workers)
+        digests.append({p.name: sha256_file(p) for p in sorted((root / "data").iterdir())})
+    assert pools == [1, 2, 1]
+    assert digests[0] == digests[1] == digests[2] and len(digests[0]) == 4
 
 
 def test_seed_changes_everything_and_repeats_exactly(tmp_path: Path) -> None:

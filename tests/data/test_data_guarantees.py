@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lolameme.data.generate import generate
+from lolameme.data.tasks.lolameme import generator
 from lolameme.data.tasks.lolameme.verify import verify_dataset
 from lolameme.errors import ConfigError
 
@@ -120,7 +121,9 @@ def test_controlled_noise_is_exact(build) -> None:
         assert (frame["noise_statements"] == 2).all()
 
 
-def test_cross_shard_duplicates_are_redrawn_identically_for_any_worker_count(build) -> None:
+def test_cross_shard_duplicates_are_redrawn_identically_for_any_worker_count(
+    build, monkeypatch
+) -> None:
     # A small program space and tiny shards: independent shards collide often.
     overrides = {
         "GLOBALVAR_COUNT": 0,
@@ -133,6 +136,7 @@ def test_cross_shard_duplicates_are_redrawn_identically_for_any_worker_count(bui
         "TEST_DATASET_SIZE": 40,
         "SHARD_SIZE": 40,
     }
+    monkeypatch.setattr(generator, "SERIAL_BELOW_ITEMS", 0)  # a real pool at this size
     one = build("base", workers=1, **overrides)
     two = build("base", workers=2, **overrides)
     assert one.manifest["cross_shard_redraws"]["train"] > 0
