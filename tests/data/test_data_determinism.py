@@ -49,8 +49,8 @@ def test_spawned_workers_write_the_same_shards_as_one_process(
 
 
 def test_small_sets_skip_the_pool_and_write_the_pools_bytes(tmp_path: Path, monkeypatch) -> None:
-    """Below ``SERIAL_BELOW_ITEMS`` no pool starts, even with ``workers=2``; the files equal
-    those of a pool forced at the same size (and of one worker)."""
+    """Below ``SERIAL_BELOW_ITEMS`` no pool starts, even with ``workers=2``; above it no
+    more workers start than a stage has shards. The files are the same in every case."""
     config = LolamemeConfig.model_validate({**SIZES, "DATASET_SIZE": 400})
     pools: list[int] = []
     real_shard_map = generator.shard_map
@@ -61,12 +61,12 @@ def test_small_sets_skip_the_pool_and_write_the_pools_bytes(tmp_path: Path, monk
 
     monkeypatch.setattr(generator, "shard_map", recording)
     digests = []
-    for limit, workers in ((20_000, 2), (0, 2), (0, 1)):
+    for limit, workers in ((20_000, 2), (0, 8), (0, 1)):
         monkeypatch.setattr(generator, "SERIAL_BELOW_ITEMS", limit)
         root = tmp_path / f"{limit}-{workers}"
         generator.build_lolameme(config, DatasetWriter(root), workers)
         digests.append({p.name: sha256_file(p) for p in sorted((root / "data").iterdir())})
-    assert pools == [1, 2, 1]
+    assert pools == [1, 2, 1]  # 8 asked, but no stage has more than 2 shards
     assert digests[0] == digests[1] == digests[2] and len(digests[0]) == 4
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lolameme.data.pool import OrderedMap, shard_map
+from lolameme.data.pool import OrderedMap, shard_count, shard_map
 from lolameme.data.store import DatasetWriter, arrow_table
 from lolameme.data.tasks.lolameme.compiled import sampler_module
 from lolameme.data.tasks.lolameme.config import LolamemeConfig, global_schedule
@@ -287,6 +287,9 @@ def build_lolameme(
     items = config.dataset_size + config.test_dataset_size * len(config.test_splits)
     if items < SERIAL_BELOW_ITEMS:
         workers = 1
+    # No idle workers to start: a stage (test splits, then train) never has more jobs.
+    tests = len(config.test_splits) * shard_count(config.test_dataset_size, config.shard_size)
+    workers = min(workers, max(tests, shard_count(config.dataset_size, config.shard_size)))
     try:
         # The pool starts before numpy and tqdm are loaded here: no thread exists at a fork.
         with shard_map(max(1, workers), _init_worker, initargs, method) as pmap:
