@@ -200,7 +200,7 @@ def test_state_size_counts_every_mixer() -> None:
     assert gpt2.state_size() == 12 * 2 * 32 * 16
     assert gpt2.state_size(8) == 12 * 2 * 8 * 16
     hyena = smoke("hyena")
-    assert hyena.state_size() == 18 * (32 * 18 + 3 * 18 * 3)
+    assert hyena.state_size() == 18 * (32 * 18 + 3 * 18 * 2)  # history + 2 past short-conv inputs
 
 
 def test_too_long_input_is_an_error() -> None:

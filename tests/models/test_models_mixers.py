@@ -37,11 +37,12 @@ def test_registry_names_match_classes() -> None:
         assert issubclass(cls, Mixer) and cls.name == name
 
 
-def test_state_sizes_follow_zoology_convention() -> None:
+def test_state_sizes_count_what_decoding_keeps() -> None:
     assert make(*ATTENTION).state_size(100) == 2 * 100 * WIDTH  # KV cache
     hyena = make(*HYENA)
-    assert hyena.state_size(100) == 100 * WIDTH + 3 * WIDTH * 3  # history + short window
-    assert make(*BASE_CONV_SHORT).state_size(100) == 3 * WIDTH  # short conv: kernel x D
+    # history + the short window's kernel - 1 = 2 past inputs of the 3 projections
+    assert hyena.state_size(100) == 100 * WIDTH + 3 * WIDTH * 2
+    assert make(*BASE_CONV_SHORT).state_size(100) == 2 * WIDTH  # (kernel - 1) x D
     assert make(*BASE_CONV_LONG).state_size(100) == 100 * WIDTH  # long conv: L x D
     assert hyena.state_size(200) > hyena.state_size(100)
 

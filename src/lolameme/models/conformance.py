@@ -15,7 +15,10 @@ tolerance):
 - **bf16**: a forward under bf16 autocast runs and stays finite, where the device
   supports bf16 (CUDA with bf16; PyTorch's CPU autocast otherwise);
 - **state size**: ``state_size(l_max)`` next to the numbers the decoding state after
-  ``l_max`` positions really holds (reported, not judged: a mixer may count differently).
+  ``l_max`` positions really holds per sequence: what grows from batch 1 to batch 2, so
+  tensors shared by the batch (a long filter's taps) do not count, and a complex number
+  counts as two reals (reported, not judged: a plugin may count differently; the
+  registered mixers agree, a test says so).
 
 A spec that names a whole-model builder gets the same checks on the model itself (ids
 in, logits out), with the builder's own initialisation.
@@ -314,11 +317,12 @@ def check_bf16(probe: _Probe, l_max: int) -> Check:
 
 
 def state_numel(state: Any) -> int:
-    """Numbers a decoding state holds (a History counts its used positions only)."""
+    """Real numbers a decoding state holds (a History counts its used positions only;
+    a complex number counts as two)."""
     if isinstance(state, History):
-        return state.values.numel()
+        return state_numel(state.values)
     if isinstance(state, Tensor):
-        return state.numel()
+        return state.numel() * (2 if state.is_complex() else 1)
     if isinstance(state, (list, tuple)):
         return sum(state_numel(s) for s in state)
     if isinstance(state, dict):
@@ -331,11 +335,19 @@ def state_numel(state: Any) -> int:
 
 
 def measure_state(probe: _Probe, l_max: int) -> tuple[int, int]:
-    """(``state_size(l_max)``, numbers in the state after prefilling ``l_max`` positions)."""
-    u, ids = probe.inputs(1, l_max)
-    with torch.inference_mode():
-        _, state = probe.prefill(u, ids)
-    return probe.state_size(l_max), state_numel(state)
+    """(``state_size(l_max)``, numbers per sequence in the state after ``l_max`` positions).
+
+    Per sequence is the growth from a batch of 1 to a batch of 2: what the whole batch
+    shares (the reversed filter taps Hyena and BaseConv keep to decode) is a cost per
+    model, not per sequence, and cancels.
+    """
+    kept = []
+    for batch in (1, 2):
+        u, ids = probe.inputs(batch, l_max)
+        with torch.inference_mode():
+            _, state = probe.prefill(u, ids)
+        kept.append(state_numel(state))
+    return probe.state_size(l_max), kept[1] - kept[0]
 
 
 _CHECKS: dict[str, Callable[[_Probe, int], Check]] = {

@@ -137,9 +137,11 @@ class BaseConv(Mixer):
         return self.projection(u_t) * conv + u_t, BaseConvState(inputs=inputs, taps=state.taps)
 
     def state_size(self, sequence_length: int) -> int:
-        """Filter length x D: kernel_size x D for a short conv, L x D for a long one."""
-        taps = sequence_length if self.kernel_size == -1 else self.kernel_size
-        return self.d_model * taps
+        """The past inputs decoding keeps: (kernel_size - 1) x D for a short conv (the
+        current input arrives with the token), L x D for a long one (its taps are shared
+        by every sequence, so they are not state)."""
+        past = sequence_length if self.kernel_size == -1 else self.kernel_size - 1
+        return self.d_model * past
 
     def no_weight_decay(self) -> list[nn.Parameter]:
         return list(self.filter.parameters()) if self.filter is not None else []

@@ -107,8 +107,10 @@ class Hyena(Mixer):
 
     def state_size(self, sequence_length: int) -> int:
         """Long-conv input history (D per position, as zoology counts a long conv)
-        plus the short-conv window (3D channels x kernel)."""
-        return self.d_model * sequence_length + 3 * self.d_model * self.short_conv.kernel_size
+        plus the short-conv window (3D channels x kernel - 1 past inputs);
+        the reversed taps are the same for every sequence, so they are not state."""
+        window = self.short_conv.kernel_size - 1
+        return self.d_model * sequence_length + 3 * self.d_model * window
 
     def residual_projections(self) -> list[nn.Linear]:
         return [self.out_proj]
