@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from lolameme.models.mixers import (
     H3,
     BaseConv,
     Based,
+    DeltaNet,
     Hyena,
     Mamba,
     Mixer,
@@ -110,6 +112,20 @@ def h3_weights(ref: dict[str, Tensor]) -> dict[str, Tensor]:
     return out
 
 
+def delta_net_weights(ref: dict[str, Tensor]) -> dict[str, Tensor]:
+    """fla's ``DeltaNet``: its three ``ShortConvolution``s (Conv1d weights (D, 1, W), no
+    bias) -> our ``convs`` (weights (D, W), bias 0); the per-head ``o_norm`` -> ours."""
+    out = {key: ref.pop(key) for key in ("q_proj.weight", "k_proj.weight", "v_proj.weight")}
+    out["b_proj.weight"] = ref.pop("b_proj.weight")
+    for i, x in enumerate("qkv"):
+        weight = ref.pop(f"{x}_conv1d.weight")[:, 0]
+        out[f"convs.{i}.weight"] = weight
+        out[f"convs.{i}.bias"] = torch.zeros(weight.shape[0])
+    out["o_norm_weight"] = ref.pop("o_norm.weight")
+    out["o_proj.weight"] = ref.pop("o_proj.weight")
+    return out
+
+
 def renamed(mapping: dict[str, str]) -> Callable[[dict[str, Tensor]], dict[str, Tensor]]:
     """A conversion that only renames tensors (reference name -> ours)."""
     return lambda ref: {ours: ref.pop(theirs) for theirs, ours in mapping.items()}
@@ -177,6 +193,15 @@ CASES: dict[str, tuple[Callable[[dict], Mixer], Callable[[dict], dict], dict[str
         h3_weights,
         {},
     ),
+    "fla_delta_net": (
+        # chunk_size 5 < L = 16 (and not dividing it): the carry between chunks and the
+        # padding of the last chunk are exercised; fla's layer ran its recurrence
+        lambda c: DeltaNet(
+            8, 0, 1, l_max=16, num_heads=c["num_heads"], conv_size=c["conv_size"], chunk_size=5
+        ),
+        delta_net_weights,
+        {},
+    ),
     "zoology_sliding_attn": (
         lambda c: SlidingWindowAttention(8, 0, 1, l_max=16, window=c["block_size"]),
         renamed(
@@ -219,3 +244,19 @@ def test_safari_weights_need_the_gate_blocks_swapped() -> None:
     mixer.load_state_dict(hyena_weights(ref, safari=False))
     with torch.no_grad():
         assert (mixer(golden["inputs"]) - golden["output"]).abs().max() > 1e-2
+
+
+def test_delta_net_normalises_q_and_k_as_fla_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On inputs 20x smaller (|q|^2 down to 2e-5) fla's in-kernel L2 norm,
+    ``x / sqrt(|x|^2 + 1e-6)``, and ``F.normalize``'s ``x / |x|`` give outputs 1e-3
+    apart; ours reproduces fla's, and with ``F.normalize`` it would not."""
+    from lolameme.models.mixers import delta_net
+
+    golden = load("fla_delta_net")
+    build, convert, _ = CASES["fla_delta_net"]
+    mixer = build(golden["config"]).eval()
+    mixer.load_state_dict(convert(dict(golden["state_dict"])))
+    with torch.no_grad():
+        assert (mixer(golden["inputs"] / 20) - golden["output_small"]).abs().max() <= TOLERANCE
+        monkeypatch.setattr(delta_net, "l2_normalize", lambda x: F.normalize(x, dim=-1))
+        assert (mixer(golden["inputs"] / 20) - golden["output_small"]).abs().max() > 1e-4

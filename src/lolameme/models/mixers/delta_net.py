@@ -2,7 +2,7 @@
 parallel form of Yang et al. 2024, arXiv 2406.06484), as zoology runs it through fla::
 
     q, k, v = silu(conv(W_q u)), silu(conv(W_k u)), silu(conv(W_v u))   # per head
-    q, k = q / |q|, k / |k|;  beta_t = sigmoid(W_b u_t)                   # one per head
+    q, k = q / |q|_e, k / |k|_e;  beta_t = sigmoid(W_b u_t)               # one per head
     S_t = S_{t-1} + beta_t k_t (v_t - S_{t-1}^T k_t)^T                   # (d_k, d_v)
     o_t = S_t^T q_t / sqrt(d_k);  y = o_proj(RMSNorm(o))                  # norm per head
 
@@ -13,13 +13,17 @@ fixed-size memory, hence DeltaNet as our gated linear-attention member (docs/zoo
 
 Settings as zoology's MQAR configurations (``num_heads`` 2, ``conv_size`` 4, beta, no
 output gate, L2-normalised q and k, SiLU) and fla's defaults (scale ``1/sqrt(d_k)``,
-RMSNorm eps 1e-5). One deviation: the short convolutions are
-:class:`~lolameme.models.ops.ShortCausalConv`, which has a bias (fla's has none).
+RMSNorm eps 1e-5). The L2 norm is fla's in-kernel one, ``|x|_e = sqrt(|x|^2 + 1e-6)``.
+Checked against fla's layer run on its pure-PyTorch references
+(``tests/models/test_golden.py``). Deviations: the short convolutions are
+:class:`~lolameme.models.ops.ShortCausalConv`, which has a bias (fla's has none; a
+zero bias gives fla's function); and the delta rule runs in float32 where zoology's
+copy of the layer casts q, k, v to bfloat16 before fla's kernel.
 
 Training uses the chunkwise form: inside a chunk of C positions the UT transform
 ``T = (I + tril(diag(beta) K K^T, -1))^-1 diag(beta)`` turns the C sequential rank-1
 updates into matrix products (``W = T K``, ``U = T V``); a loop over the L / C chunks
-carries the state ``S``. Every update is a contraction (``|k| = 1``, ``beta`` in (0, 1)),
+carries the state ``S``. Every update is a contraction (``|k| < 1``, ``beta`` in (0, 1)),
 so nothing overflows at any length. Decoding applies the recurrence itself.
 """
 
@@ -35,6 +39,14 @@ from torch import Tensor, nn
 
 from lolameme.models.mixers.base import Mixer
 from lolameme.models.ops import ShortCausalConv
+
+
+def l2_normalize(x: Tensor, eps: float = 1e-6) -> Tensor:
+    """``x / sqrt(|x|^2 + eps)`` over the last dim: fla's in-kernel L2 norm
+    (``l2norm_fwd``, which zoology's DeltaNet uses), not ``F.normalize``'s
+    ``x / max(|x|, eps)``; the two differ by ``eps / (2 |x|^2)`` relative, visible
+    for small activations."""
+    return x * torch.rsqrt(x.square().sum(-1, keepdim=True) + eps)
 
 
 def delta_rule_chunked(
@@ -129,8 +141,8 @@ class DeltaNet(Mixer):
     def _qkvb(self, u: Tensor, convolved: list[Tensor]) -> tuple[Tensor, ...]:
         """Per-head q (scaled), k (unit norm), v and beta from the convolved projections."""
         q, k, v = (self._heads(F.silu(x)) for x in convolved)
-        q = F.normalize(q, dim=-1) * self.head_dim**-0.5
-        k = F.normalize(k, dim=-1)
+        q = l2_normalize(q) * self.head_dim**-0.5
+        k = l2_normalize(k)
         beta = torch.sigmoid(self.b_proj(u).float()).transpose(1, 2)  # (B, H, L)
         return q, k, v, beta
 
