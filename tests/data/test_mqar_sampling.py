@@ -251,3 +251,10 @@ def test_race_slots_at_many_pairs() -> None:
     edges = [0, 1, 2, 3, 5, 8, 13, 21, 40, 80, 160, 448]  # cells of >= 5 expected rows
     counts = np.add.reduceat(np.bincount(slots[:, 0], minlength=448), edges[:-1])
     assert not chi_square_rejects(counts, np.add.reduceat(p, edges[:-1]))
+
+
+@pytest.mark.parametrize("pairs", [4, 20])
+def test_no_rows_give_empty_arrays(pairs: int) -> None:
+    config = MQARConfig(vocab_size=256, seq_len=4 * pairs + 8, num_kv_pairs=pairs)
+    inputs, targets = generate_arrays(config, 0, np.random.default_rng(0))
+    assert inputs.shape == targets.shape == (0, config.seq_len)

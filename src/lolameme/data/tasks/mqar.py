@@ -178,13 +178,14 @@ BLOCK_CELLS = 1 << 15  # elements of the samplers' per-block temporaries (256 KB
 
 
 def _blocks(rows: int, width: int) -> list[slice]:
-    """Runs of consecutive rows whose ``(rows, width)`` temporaries hold ``BLOCK_CELLS``.
+    """Runs of consecutive rows whose ``(rows, width)`` temporaries hold ``BLOCK_CELLS``
+    (one empty run for no rows).
 
     Whole-shard temporaries (10,000 x 448 floats: 36 MB) are fresh memory every time,
     and first-touching it costs more than the arithmetic on it; blocks stay in cache.
     """
     step = max(1, BLOCK_CELLS // max(width, 1))
-    return [slice(lo, min(lo + step, rows)) for lo in range(0, rows, step)]
+    return [slice(lo, min(lo + step, rows)) for lo in range(0, max(rows, 1), step)]
 
 
 def _distinct_redraw(rng: np.random.Generator, rows: int, k: int, n: int) -> np.ndarray:
