@@ -80,6 +80,23 @@ def _slots(config: MQARConfig, rows: int) -> np.ndarray:
     )
 
 
+@pytest.mark.parametrize(
+    ("vocab_size", "seq_len", "pairs", "filler"),
+    [(8192, 512, 64, "random"), (160, 100, 20, "zero"), (70, 140, 34, "random")],
+)
+def test_many_pairs_layout_and_labels(
+    vocab_size: int, seq_len: int, pairs: int, filler: str
+) -> None:
+    """Beyond 16 pairs the faster samplers run (and Floyd's when keys are few, 34 of
+    34 here): the same layout, labels by dict lookup, no slot out of its place."""
+    config = MQARConfig(vocab_size=vocab_size, seq_len=seq_len, num_kv_pairs=pairs, filler=filler)
+    assert pairs > mqar.LEGACY_MAX_PAIRS
+    inputs, targets = generate_arrays(config, 200, _rng())
+    assert inputs.dtype == targets.dtype == np.int32
+    for i, t in zip(inputs, targets, strict=True):
+        check_row(list(i), list(t), config)
+
+
 def test_query_slots_follow_the_power_law() -> None:
     """Key j's slot is the j-th weighted draw: key 0's slot has P(g) ~ (g+1)^(a-1)."""
     config = MQARConfig(vocab_size=64, seq_len=24, num_kv_pairs=4, power_a=0.5, filler="zero")

@@ -24,10 +24,14 @@ the key and ``targets[t]`` its value; a trainer scores ``logits[:, t]`` against
 ``targets[:, t]`` with ``ignore_index=-100`` and must NOT shift again. The value is
 never shown after the query (``inputs[t + 1]`` is filler).
 
-Generation is vectorised over the rows of a shard (loops run over pairs, never over
-rows); shard ``s`` of a split draws from ``np.random.default_rng([seed, split_id, s])``
-with ``split_id`` 0 for train and 1 for test, so the train and test streams come from
-disjoint seed sequences for any seed (Zoology uses ``seed`` and ``seed + 10``).
+Generation is vectorised over the rows of a shard (loops run over pairs or blocks of
+rows, never over single rows). Settings with at most ``LEGACY_MAX_PAIRS`` = 16 pairs
+(every preset) keep the samplers their data was first made with, byte for byte; more
+pairs use faster samplers of the same law (uniform distinct keys and values, slots as
+successive weighted draws). Shard ``s`` of a split draws from
+``np.random.default_rng([seed, split_id, s])`` with ``split_id`` 0 for train and 1 for
+test, so the train and test streams come from disjoint seed sequences for any seed
+(Zoology uses ``seed`` and ``seed + 10``).
 """
 
 from __future__ import annotations
@@ -88,7 +92,8 @@ def mqar_answers(inputs: np.ndarray, positions: np.ndarray, num_kv_pairs: int) -
     """The value each query must recall: look ``inputs[b, positions[b, j]]`` up in row b's pairs.
 
     Pure and vectorised (``inputs`` [B, L], ``positions`` [B, Q] -> [B, Q]); the
-    generator fills ``targets`` with it, and evaluation can re-derive labels with it.
+    tests check the generator's labels with it, and evaluation can re-derive labels
+    with it.
     Raises :class:`DataError` if a queried token is not one of its row's keys.
     """
     context = 2 * num_kv_pairs
@@ -116,6 +121,11 @@ def mqar_answers(inputs: np.ndarray, positions: np.ndarray, num_kv_pairs: int) -
 
 
 # ---------------------------------------------------------------------------- sampling
+
+# Settings with at most this many pairs (every preset and experiment grid) keep the
+# sampling their data was first made with, so their files stay byte-identical; more
+# pairs use the faster samplers below, which draw from the same law.
+LEGACY_MAX_PAIRS = 16
 
 
 def _distinct(rng: np.random.Generator, rows: int, k: int, n: int) -> np.ndarray:
@@ -164,6 +174,87 @@ def _floyd(picks: np.ndarray, n: int) -> np.ndarray:
     return chosen
 
 
+BLOCK_CELLS = 1 << 15  # elements of the samplers' per-block temporaries (256 KB of int64)
+
+
+def _blocks(rows: int, width: int) -> list[slice]:
+    """Runs of consecutive rows whose ``(rows, width)`` temporaries hold ``BLOCK_CELLS``
+    (one empty run for no rows).
+
+    Whole-shard temporaries (10,000 x 448 floats: 36 MB) are fresh memory every time,
+    and first-touching it costs more than the arithmetic on it; blocks stay in cache.
+    """
+    step = max(1, BLOCK_CELLS // max(width, 1))
+    return [slice(lo, min(lo + step, rows)) for lo in range(0, max(rows, 1), step)]
+
+
+def _distinct_redraw(rng: np.random.Generator, rows: int, k: int, n: int) -> np.ndarray:
+    """The law of :func:`_distinct` (for more than ``LEGACY_MAX_PAIRS`` pairs), faster.
+
+    ``k`` uniform draws per row; every repeat of a value at an earlier position of its
+    row is drawn again, and so is every new draw that equals another value of its row,
+    until no row has two equal values. Exact: which positions are drawn again depends
+    only on which positions hold equal values, so relabelling ``0..n-1`` leaves the law
+    of the result unchanged, and the only such law on ordered k-tuples of distinct
+    values is the uniform one. The first repeats are found by one sort per row of
+    ``value * 2^b + position`` (equal values sort by position). With ``n < 4k`` new
+    draws collide too often (k = n is the coupon collector): Floyd's algorithm instead.
+    """
+    if n < 4 * k:
+        return _distinct(rng, rows, k, n)
+    bits = max(k - 1, 1).bit_length()
+    low = (1 << bits) - 1
+    dtype = np.int32 if n << bits <= np.iinfo(np.int32).max else np.int64  # half the bytes
+    out = rng.integers(0, n, size=(rows, k), dtype=dtype)
+    found: list[tuple[np.ndarray, np.ndarray]] = []
+    for part in _blocks(rows, k):
+        code = out[part] << bits
+        code |= np.arange(k, dtype=dtype)
+        code.sort(axis=1)
+        later = code[:, 1:].reshape(-1)
+        at = np.flatnonzero((later >> bits) == (code[:, :-1].reshape(-1) >> bits))
+        found.append((part.start + at // max(k - 1, 1), later[at] & low))
+    row, col = (np.concatenate(x) for x in zip(*found, strict=True))
+    while row.size:
+        out[row, col] = rng.integers(0, n, size=row.size, dtype=dtype)
+        clash = np.empty(row.size, dtype=bool)
+        for part in _blocks(row.size, k):  # the new draw equals another value of its row
+            r, c = row[part], col[part]
+            clash[part] = (out[r] == out[r, c][:, None]).sum(axis=1) > 1
+        row, col = row[clash], col[clash]
+    return out
+
+
+def _first_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """``np.argsort(scores, axis=1, kind="stable")[:, :k]`` of float64 scores, faster.
+
+    Each score's bits become an int64 in the same order (negative floats: the 63 low
+    bits flipped); its ``b`` lowest bits are replaced by the column, and a plain sort of
+    these keys (SIMD in numpy 2) yields the order and the columns. The order can differ
+    from the stable sort's only where two scores agree but for those low bits; rows
+    where two of the first ``k + 1`` sorted keys do are sorted again with the stable
+    sort.
+    """
+    rows, n = scores.shape
+    bits = max(n - 1, 1).bit_length()
+    low = np.int64((1 << bits) - 1)
+    columns = np.arange(n, dtype=np.int64)
+    order = np.empty((rows, min(k, n)), dtype=np.int64)
+    tied = np.empty(rows, dtype=bool)
+    for part in _blocks(rows, n):
+        key = (scores[part] + 0.0).view(np.int64)  # + 0.0: -0.0 (== 0.0) becomes 0.0
+        key ^= (key >> 63) & np.int64(0x7FFF_FFFF_FFFF_FFFF)
+        key &= ~low
+        key |= columns
+        key.sort(axis=1)
+        first = key[:, : k + 1] >> bits
+        tied[part] = (first[:, 1:] == first[:, :-1]).any(axis=1)
+        order[part] = key[:, :k] & low
+    if tied.any():
+        order[tied] = np.argsort(scores[tied], axis=1, kind="stable")[:, :k]
+    return order
+
+
 def _query_slots(
     rng: np.random.Generator, rows: int, k: int, slots: int, power_a: float
 ) -> np.ndarray:
@@ -174,8 +265,34 @@ def _query_slots(
     False, p=...)``, which Zoology calls per row), for all rows at once.
     """
     log_w = (power_a - 1.0) * np.log(np.arange(1, slots + 1))
-    scores = log_w[None, :] + rng.gumbel(size=(rows, slots))
-    return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    scores = rng.gumbel(size=(rows, slots))
+    scores += log_w
+    return _first_k(np.negative(scores, out=scores), k)
+
+
+def _query_slots_race(
+    rng: np.random.Generator, rows: int, k: int, slots: int, power_a: float
+) -> np.ndarray:
+    """The law of :func:`_query_slots` (for more than ``LEGACY_MAX_PAIRS`` pairs), faster.
+
+    An exponential race: slot g rings at time ``E_g / w_g`` with ``E_g`` standard
+    exponential; the first slot to ring is g with probability ``w_g / sum(w)``, and by
+    memorylessness the rest ring as successive draws without replacement, so the
+    first ``k`` slots in ringing order have the law of :func:`_query_slots` (whose
+    Gumbel scores are ``-log`` of these times). Exponentials cost a fraction of Gumbel
+    draws; equal times, probability ~0, ring in slot order. Drawn a block of rows at a
+    time into one buffer: the same numbers as one call for all rows.
+    """
+    inverse_w = np.arange(1, slots + 1, dtype=np.float64) ** (1.0 - power_a)
+    order = np.empty((rows, k), dtype=np.int64)
+    blocks = _blocks(rows, slots)
+    times = np.empty((blocks[0].stop, slots))
+    for part in blocks:
+        block = times[: part.stop - part.start]
+        rng.standard_exponential(out=block)
+        block *= inverse_w
+        order[part] = _first_k(block, k)
+    return order
 
 
 def generate_arrays(
@@ -184,20 +301,31 @@ def generate_arrays(
     """``(inputs, targets)``, both ``[rows, seq_len]`` int32, for one shard."""
     n, length, vocab = config.num_kv_pairs, config.seq_len, config.vocab_size
     half, context = vocab // 2, 2 * config.num_kv_pairs
-    keys = 1 + _distinct(rng, rows, n, half - 1)
-    values = half + _distinct(rng, rows, n, vocab - half)
-    slots = _query_slots(rng, rows, n, (length - context) // 2, config.power_a)
+    legacy = n <= LEGACY_MAX_PAIRS
+    distinct = _distinct if legacy else _distinct_redraw
+    keys = 1 + distinct(rng, rows, n, half - 1)
+    values = half + distinct(rng, rows, n, vocab - half)
+    slots = (_query_slots if legacy else _query_slots_race)(
+        rng, rows, n, (length - context) // 2, config.power_a
+    )
+    # int32 from the start: numpy draws a range below 2**32 from the same stream for
+    # int32 as for int64 (a test checks it), so the tokens are those of int64 draws.
     if config.filler == "random":
-        inputs = rng.integers(0, vocab, size=(rows, length), dtype=np.int64)
+        inputs = rng.integers(0, vocab, size=(rows, length), dtype=TOKEN_DTYPE)
     else:
-        inputs = np.zeros((rows, length), dtype=np.int64)
-    inputs[:, 0:context:2] = keys
-    inputs[:, 1:context:2] = values
+        inputs = np.zeros((rows, length), dtype=TOKEN_DTYPE)
+    targets = np.empty((rows, length), dtype=TOKEN_DTYPE)
     positions = context + 2 * slots  # key j is queried at positions[:, j]
-    np.put_along_axis(inputs, positions, keys, axis=1)
-    targets = np.full((rows, length), IGNORE_INDEX, dtype=np.int64)
-    np.put_along_axis(targets, positions, mqar_answers(inputs, positions, n), axis=1)
-    return inputs.astype(TOKEN_DTYPE), targets.astype(TOKEN_DTYPE)
+    for part in _blocks(rows, length):  # scattered writes land in cache
+        block, labels, where = inputs[part], targets[part], positions[part]
+        block[:, 0:context:2] = keys[part]
+        block[:, 1:context:2] = values[part]
+        np.put_along_axis(block, where, keys[part], axis=1)
+        labels.fill(IGNORE_INDEX)
+        # a row's keys are distinct, so key j's answer is value j: what mqar_answers
+        # finds by search (a test checks that the two agree)
+        np.put_along_axis(labels, where, values[part], axis=1)
+    return inputs, targets
 
 
 def _token_lists(array: np.ndarray) -> Any:
