@@ -250,3 +250,14 @@ def test_scaled_init_rescales_gpt2s_std_to_the_fan_in() -> None:
     for name, tensor in gpt2.state_dict().items():
         factor = 0.5 if name.endswith("mlp.c_proj.weight") else 1.0
         assert torch.allclose(wide.state_dict()[name], factor * tensor), name
+
+
+def test_the_tiny_scale_keeps_its_calibrated_hyena_filter() -> None:
+    """Calibration round 4 (docs/results/calibration.md): frequency 1 at tiny width; the
+    paper's models keep the Hyena language models' 14."""
+    from lolameme.models.presets import get_scale
+
+    assert get_scale("tiny").defaults("hyena").kwargs["filter_frequency"] == 1.0
+    assert get_scale("paper").defaults("hyena").kwargs["filter_frequency"] == 14.0
+    tiny = build_model("hyena", scale="tiny", vocab_size=16, max_seq_len=8)
+    assert bool((tiny.blocks[0].mixer.filter.mlp[1].freq == 1.0).all())
