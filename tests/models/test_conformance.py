@@ -25,7 +25,7 @@ EXTRA_SETTINGS = {
     "rwkv": [(0, {"channel_mix_ratio": 0, "chunk_size": 5})],
     "attention": [(0, {"num_heads": 4})],
     "base_conv": [(1, {"long_filter": "hyena"})],  # the older zoology long filter
-    # chunked scans with several chunks in L_MAX
+    # chunked forms with several chunks in L_MAX (Mamba's scan_chunk acts off CPU only)
     "mamba": [(0, {"d_state": 4, "scan_chunk": 8})],
     "based": [(0, {"feature_dim": 4, "num_heads": 2, "chunk_size": 8})],
     "delta_net": [(0, {"num_heads": 2, "chunk_size": 8})],

@@ -15,10 +15,11 @@ reproduces its output. Differences: ``dt_proj``'s bias is a separate ``dt_bias``
 conv is :class:`~lolameme.models.ops.ShortCausalConv` (same function as mamba's
 ``nn.Conv1d``).
 
-Training runs the recurrence with a stable parallel scan in pure PyTorch
-(:func:`~lolameme.models.scan.linear_scan`). When ``mamba_ssm`` is installed and the
-input is on a CUDA device, its fused ``selective_scan_fn`` runs instead
-(``use_kernel=False`` turns that off); decoding is the recurrence, one token at a time.
+Training runs the recurrence in pure PyTorch (:func:`~lolameme.models.scan.linear_scan`:
+a loop of in-place multiply-adds on CPU, a stable parallel scan on other devices). When
+``mamba_ssm`` is installed and the input is on a CUDA device, its fused
+``selective_scan_fn`` runs instead (``use_kernel=False`` turns that off); decoding is the
+recurrence, one token at a time.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ class Mamba(Mixer):
         use_kernel: bool = True,
     ) -> None:
         """``dt_rank`` None is mamba's "auto", ceil(d_model / 16); ``scan_chunk`` only
-        changes the speed and memory of the pure-PyTorch scan, not its result."""
+        changes the speed and memory of the parallel scan (off CPU), not its result."""
         super().__init__(d_model, layer_idx, n_layers, l_max=l_max)
         kwargs = {"d_state": d_state, "d_conv": d_conv, "expand": expand, "dt_rank": dt_rank}
         if problem := self.config_problem(d_model, {**kwargs, "dt_min": dt_min, "dt_max": dt_max}):
