@@ -186,7 +186,7 @@ def test_cli_errors_are_one_line(
             ),
             "batch_size",
         ),
-        (_train_args(data, out, *MODEL, "--resume", "--untie-embeddings"), "tie_embeddings"),
+        (_train_args(data, out, *MODEL, "--resume", "--tie-embeddings"), "tie_embeddings"),
         (
             _train_args(other, out, *MODEL, "--resume"),
             "data set differs",
@@ -211,6 +211,9 @@ def test_cli_resume_needs_only_the_run_dir(
             "smoke",
             "--stop-after",
             "2",
+            "--tie-embeddings",  # what a run from before the two knobs was trained with
+            "--init",
+            "gpt2",
         )
     )
     assert latest_checkpoint(out).name == "step-00000002"
@@ -384,7 +387,7 @@ def test_init_from_an_incompatible_run_is_one_error(
     cases = [
         (("--model", "attention*3", "--scale", "smoke"), "spec 'attention*2'"),
         (("--model", "gpt2", "--scale", "smoke"), "spec 'attention*2'"),
-        ((*MODEL, "--untie-embeddings"), "tie_embeddings"),
+        ((*MODEL, "--tie-embeddings"), "tie_embeddings"),
         ((*MODEL, "--loss", "answer"), "loss was 'full'"),
         ((*MODEL, "--max-seq-len", "512"), "max_seq_len"),
     ]

@@ -146,8 +146,8 @@ def quickstart_command(
     typer.echo(
         f"\noutputs: {run}/eval.json, {run}/predictions-*.parquet, {run}/metrics.jsonl"
         f"\nnext:    lolameme train --data {data} --model hyena --out {out}/hyena --steps "
-        f"{report['step']} --threads 1 --lr 3e-3 --loss answer --batch-size 32 "
-        f"--init pytorch --untie-embeddings\n         lolameme eval {out}/hyena"
+        f"{report['step']} --threads 1 --lr 3e-3 --loss answer --batch-size 32"
+        f"\n         lolameme eval {out}/hyena"
     )
 
 

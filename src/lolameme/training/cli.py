@@ -50,12 +50,13 @@ def train_command(
     tie_embeddings: bool | None = typer.Option(
         None,
         "--tie-embeddings/--untie-embeddings",
-        help="Share the LM head with the token embedding, as GPT-2.  [default: tied]",
+        help="Share the LM head with the token embedding, as GPT-2.  [default: untied; "
+        "tied at --scale paper]",
     ),
     init: str | None = typer.Option(
         None,
         help="Weight init: gpt2 (N(0, 0.02)), pytorch (each module's own) or scaled "
-        "(N(0, 0.02 * sqrt(768 / fan_in))).  [default: gpt2]",
+        "(N(0, 0.02 * sqrt(768 / fan_in))).  [default: pytorch; gpt2 at --scale paper]",
     ),
     init_from: Path | None = typer.Option(
         None,
@@ -116,6 +117,7 @@ def train_command(
     from lolameme.runs.directory import read_run
     from lolameme.runs.layout import RUN_JSON
     from lolameme.training import TrainConfig, train
+    from lolameme.training.config import SAVED_BEFORE_DEFAULTS
 
     flags = ("resume", "overwrite", "tensorboard", "wandb", "quiet")
     given = {k: v for k, v in typed.items() if v is not None and k not in flags}
@@ -127,7 +129,7 @@ def train_command(
         what = "does not exist" if not out.exists() else "is not a lolameme run (no run.json)"
         raise TrainingError(f"cannot resume: {out} {what} (drop --resume to start a run)")
     if resume:
-        settings = dict(read_run(out)["config"])
+        settings = {**SAVED_BEFORE_DEFAULTS, **read_run(out)["config"]}
         for flag in ("overwrite", "tensorboard", "wandb", "stop_after"):
             settings.pop(flag, None)
     settings.update(given)

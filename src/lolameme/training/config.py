@@ -25,6 +25,11 @@ IDENTITY_FIELDS = (
 )
 
 
+# What a run whose run.json predates a field was trained with: the field's default of
+# that time (later defaults follow the scale, see TrainConfig._scale_recipe).
+SAVED_BEFORE_DEFAULTS: dict[str, object] = {"init": "gpt2", "tie_embeddings": True}
+
+
 class TrainConfig(BaseModel):
     """Everything ``lolameme train`` needs; unknown keys are rejected, not ignored."""
 
@@ -52,11 +57,15 @@ class TrainConfig(BaseModel):
     weight_decay: float = Field(0.1, ge=0)
     grad_clip: float = Field(1.0, gt=0)
     seed: int = 0
-    tie_embeddings: bool = Field(True, description="LM head shares the token embedding (GPT-2)")
+    # None (not given) takes the scale's recipe: see _scale_recipe
+    tie_embeddings: bool = Field(
+        None, description="LM head shares the token embedding (GPT-2); default: tied at paper"
+    )
     init: Literal["gpt2", "pytorch", "scaled"] = Field(
-        "gpt2",
+        None,
         description="weight init: GPT-2's N(0, 0.02), each module's PyTorch default, or "
-        "GPT-2's rescaled to the width (N(0, 0.02 * sqrt(768 / fan_in)))",
+        "GPT-2's rescaled to the width (N(0, 0.02 * sqrt(768 / fan_in))); default: gpt2 "
+        "at paper, pytorch below",
     )
     init_from: Path | None = Field(
         None,
@@ -85,6 +94,23 @@ class TrainConfig(BaseModel):
     wandb_name: str | None = None
     wandb_group: str | None = None
     wandb_entity: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scale_recipe(cls, data: Any) -> Any:
+        """Init and head tying not given follow the scale: the paper's models keep GPT-2's
+        N(0, 0.02) and tied head; below it (widths / 3 and less) PyTorch's init and an
+        untied head learn much more in the same steps (docs/results/calibration.md,
+        rounds 2-3), so that is what a plain ``lolameme train`` at ``tiny`` gets."""
+        if not isinstance(data, dict):
+            return data
+        paper = str(data.get("scale") or "tiny").strip().lower() == "paper"
+        filled = dict(data)
+        if filled.get("init") is None:
+            filled["init"] = "gpt2" if paper else "pytorch"
+        if filled.get("tie_embeddings") is None:
+            filled["tie_embeddings"] = paper
+        return filled
 
     @model_validator(mode="after")
     def _steps_or_epochs(self) -> TrainConfig:

@@ -48,7 +48,7 @@ from lolameme.runs.checkpoint import (
 )
 from lolameme.runs.layout import METRICS, RUN_JSON, TOKENIZER
 from lolameme.runs.precision import autocast
-from lolameme.training.config import IDENTITY_FIELDS, TrainConfig
+from lolameme.training.config import IDENTITY_FIELDS, SAVED_BEFORE_DEFAULTS, TrainConfig
 from lolameme.training.distributed import Distributed
 from lolameme.training.metrics_log import MetricsLog, check_loggers, truncate_after
 from lolameme.training.optim import build_optimizer, default_warmup, lr_at
@@ -110,9 +110,11 @@ def train(
 
 
 def _check_resume(saved: dict[str, Any], config: TrainConfig, fingerprint: str) -> None:
-    # a run saved before a field existed was trained with that field's default
+    # a run saved before a field existed was trained with that field's default then
     was = {
-        name: saved["config"].get(name, TrainConfig.model_fields[name].default)
+        name: saved["config"].get(
+            name, SAVED_BEFORE_DEFAULTS.get(name, TrainConfig.model_fields[name].default)
+        )
         for name in IDENTITY_FIELDS
     }
     now = config.identity()
