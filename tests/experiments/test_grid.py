@@ -101,7 +101,7 @@ def test_override_precedence_spec_then_scale_then_axis_point() -> None:
     paper = expand(spec.at("paper"), Selection(models=["gpt2"], seeds=[0]))[0]
     tiny = expand(spec.at("tiny"), Selection(models=["gpt2"], seeds=[0]))[0]
     assert paper.data.overrides["GLOBALVAR_COUNT"] == 1000  # the spec's own
-    assert tiny.data.overrides["GLOBALVAR_COUNT"] == 40  # the scale's wins
+    assert tiny.data.overrides["GLOBALVAR_COUNT"] == 20  # the scale's wins
     mem = load_spec("memorization")
     points = [
         c.data.overrides["GLOBALVAR_COUNT"]
