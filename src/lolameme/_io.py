@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from lolameme._proc import signals_deferred
 from lolameme.errors import DataError, OutputError
 
 
@@ -95,14 +96,17 @@ def atomic_directory(path: str | os.PathLike[str], *, overwrite: bool = False) -
     remove_stale_partials(path)
     tmp: Path | None = None
     try:  # from the mkdtemp on: a SIGTERM that lands during set-up still removes it
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-{os.getpid()}-"))
+        with signals_deferred():  # no SIGTERM between the mkdtemp and `tmp` naming it
+            tmp = Path(
+                tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-{os.getpid()}-")
+            )
         default_mode(tmp, directory=True)
         yield tmp
         if path.exists():
             if not overwrite and path.is_dir() and any(path.iterdir()):
                 raise FileExistsError(path)
             old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            with _signals_deferred():  # no SIGTERM/Ctrl-C between the two renames
+            with signals_deferred():  # no SIGTERM/Ctrl-C between the two renames
                 os.replace(path, old)
                 os.replace(tmp, path)
             shutil.rmtree(old, ignore_errors=True)
@@ -111,25 +115,6 @@ def atomic_directory(path: str | os.PathLike[str], *, overwrite: bool = False) -
     finally:
         if tmp is not None and tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGTERM and SIGINT until the block ends (main thread, POSIX; else a no-op)."""
-    import signal
-    import threading
-
-    held = {signal.SIGTERM, signal.SIGINT}
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not (
-        threading.main_thread()
-    ):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 # A hidden temporary sibling of atomic_directory: ``.NAME.partial-PID-*`` / ``.NAME.old-PID``.

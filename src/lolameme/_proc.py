@@ -20,12 +20,13 @@ scheduler or a container runtime sends) reaches all of them as well.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
@@ -54,6 +55,27 @@ def install_sigterm_handler() -> None:
         return
     _owner = os.getpid()
     signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGTERM and SIGINT until the block ends (main thread, POSIX; else a no-op).
+
+    For the few steps that must not be cut in two: two renames, a ``mkdtemp`` and the
+    name that records it, the start of a pool (whose workers inherit the mask: see
+    :func:`worker_init`). A signal that arrives meanwhile is delivered when it ends.
+    """
+    held = {signal.SIGTERM, signal.SIGINT}
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not (
+        threading.main_thread()
+    ):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def die_with_parent(parent: int) -> None:
@@ -89,6 +111,8 @@ def worker_init(
     then run the pool's own ``initializer(*initargs)``."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the parent's
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # started inside signals_deferred (fork or exec)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     die_with_parent(parent)
     if initializer is not None:
         initializer(*initargs)

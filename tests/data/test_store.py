@@ -93,3 +93,14 @@ def test_arrow_table_does_not_import_pandas() -> None:
         "assert 'pandas' not in sys.modules, 'pandas was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_a_workers_writer_never_recreates_a_removed_output(tmp_path: Path) -> None:
+    """Pool workers build their writer with ``create=False``: one that starts after an
+    interrupt removed the partial output must not bring the directory back."""
+    gone = tmp_path / ".out.partial-1-x"
+    writer = DatasetWriter(gone, create=False)
+    assert not gone.exists()
+    with pytest.raises(OSError):
+        writer.write_shard("train", 0, pd.DataFrame({"a": [1]}))
+    assert not gone.exists()

@@ -111,3 +111,43 @@ def test_experiment_engine_workers_die_with_their_parent(sig: signal.Signals) ->
         if proc.poll() is None:
             proc.kill()
     _assert_tree_gone(proc.pid)
+
+
+# A SIGTERM that arrives while the pool starts (its workers forked, Pool() not returned):
+# the signal is held until `pool` exists, so the pool is stopped before the caller's
+# cleanup runs. The fake Pool sends the signal itself, at the worst moment.
+POOL_START_SCRIPT = """
+import multiprocessing.context, os, signal, sys
+from lolameme._proc import Terminated, install_sigterm_handler
+from lolameme.data.pool import shard_map
+
+install_sigterm_handler()
+real = multiprocessing.context.ForkContext.Pool
+started = []
+
+def pool_then_signal(self, *args, **kwargs):
+    pool = real(self, *args, **kwargs)
+    started.extend(p.pid for p in pool._pool)
+    os.kill(os.getpid(), signal.SIGTERM)  # held: Pool() has not returned yet
+    return pool
+
+multiprocessing.context.ForkContext.Pool = pool_then_signal
+try:
+    with shard_map(2, method="fork") as pmap:
+        print("unreachable: the body ran", flush=True)
+except Terminated:
+    alive = [pid for pid in started if os.path.exists(f"/proc/{pid}")
+             and open(f"/proc/{pid}/stat").read().split()[2] != "Z"]
+    print("terminated", len(started), alive, flush=True)
+"""
+
+
+def test_sigterm_while_the_pool_starts_stops_its_workers() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", POOL_START_SCRIPT],
+        env=subprocess_env(),
+        capture_output=True,
+        timeout=120,
+        start_new_session=True,
+    )
+    assert out.stdout.decode().split("\n")[0] == "terminated 2 []", out.stderr.decode()

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from lolameme._proc import worker_init
+from lolameme._proc import signals_deferred, worker_init
 
 # Type of the ordered map a generator receives: (function, jobs) -> results in job order.
 OrderedMap = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]
@@ -68,12 +68,19 @@ def shard_map(
         yield lambda fn, jobs: map(fn, jobs)
         return
     context = multiprocessing.get_context(method or start_method())
-    # Workers die with this process, even by SIGKILL (see lolameme._proc).
-    pool = context.Pool(
-        workers, initializer=worker_init, initargs=(os.getpid(), initializer, initargs)
-    )
+    pool = None
     try:
+        # A SIGTERM inside Pool() would leave its workers running (it cleans up after an
+        # Exception only), and a worker still in its initializer could then re-create
+        # an output directory that the caller had removed. So the start is not cut:
+        # the signal lands once ``pool`` exists, and the finally below stops it.
+        with signals_deferred():
+            # Workers die with this process, even by SIGKILL (see lolameme._proc).
+            pool = context.Pool(
+                workers, initializer=worker_init, initargs=(os.getpid(), initializer, initargs)
+            )
         yield lambda fn, jobs: pool.imap(fn, jobs, chunksize=1)
     finally:
-        pool.terminate()
-        pool.join()
+        if pool is not None:
+            pool.terminate()
+            pool.join()

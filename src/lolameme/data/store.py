@@ -259,9 +259,13 @@ class DatasetWriter:
     result does not depend on which worker finished first.
     """
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, *, create: bool = True) -> None:
+        """``create=False`` (pool workers) only writes into a directory made by the
+        parent's writer: a worker that starts late must not re-create an output
+        directory that an interrupt has already removed."""
         self.root = Path(root)
-        (self.root / DATA_DIR).mkdir(parents=True, exist_ok=True)
+        if create:
+            (self.root / DATA_DIR).mkdir(parents=True, exist_ok=True)
 
     def shard_path(self, split: str, index: int) -> Path:
         if not re.fullmatch(r"[A-Za-z0-9_]+", split):

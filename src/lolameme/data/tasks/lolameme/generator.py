@@ -109,7 +109,7 @@ class _Context:
     def __init__(self, config: LolamemeConfig, names: NameTables, root: Path) -> None:
         self.config = config
         self.names = names
-        self.writer = DatasetWriter(root)
+        self.writer = DatasetWriter(root, create=False)  # the parent's writer made it
         self.impl = sampler_module()  # compiled or pure: the same items either way
         self.sampler = self.impl.ItemSampler(config, names)
         self.schedule = GlobalSchedule(list(names.globals), global_schedule(config), config.seed)
