@@ -52,7 +52,10 @@ def test_show_only_lists_the_cells_of_the_named_axis_points(capsys) -> None:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["experiment", "show", "thex"], "unknown experiment 'thex' (valid: layer_scan"),
+        (
+            ["experiment", "show", "thex"],
+            "unknown experiment 'thex' (valid: curriculum, layer_scan",
+        ),
         (
             ["experiment", "show", "layer_scan", "--scale", "big"],
             "valid: smoke, tiny, small, paper",

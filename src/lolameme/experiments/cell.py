@@ -79,6 +79,15 @@ def record_path(out: Path, cell_id: str) -> Path:
     return Path(out) / CELLS_DIR / f"{cell_id}.json"
 
 
+def read_record(out: Path, cell_id: str) -> dict[str, Any] | None:
+    """A cell's record; None when missing, cut or damaged (the cell then runs again)."""
+    try:
+        record = json.loads(record_path(out, cell_id).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 # -- data -------------------------------------------------------------------------------
 
 
@@ -155,6 +164,12 @@ def train_config(task: CellTask, *, resume: bool = True) -> Any:
     from lolameme.training import TrainConfig
 
     cell = task.cell
+    staged = {"init_from": task.out / RUNS_DIR / cell.init_from} if cell.init_from else {}
+    if staged and "init_from" in cell.train:
+        raise ConfigError(
+            f"training settings of {cell.experiment}: give init_from as a path or as an axis "
+            "point's init_from, not both"
+        )
     try:
         return TrainConfig(
             data=task.data_dir,
@@ -166,6 +181,7 @@ def train_config(task: CellTask, *, resume: bool = True) -> Any:
             device=task.device,
             resume=resume,
             **cell.train,
+            **staged,
         )
     except ValidationError as exc:
         raise ConfigError(
@@ -213,6 +229,7 @@ def run_cell(
     record = record_path(task.out, task.cell.cell_id)
     atomic_write_json(record, {**_identity(task), "status": "running", "started_at": _now()})
     try:
+        _check_first_stage(task)
         timings = (work or train_and_evaluate)(task)
         row = {**_identity(task), "status": OK, "error": "", **timings, **collect(task)}
     except KeyboardInterrupt:
@@ -227,6 +244,20 @@ def run_cell(
     return row
 
 
+def _check_first_stage(task: CellTask) -> None:
+    """A two-stage cell needs the cell it starts from finished, with the settings the
+    spec gives it now (the runner runs that one in an earlier wave)."""
+    cell = task.cell
+    if not cell.init_from:
+        return
+    source = read_record(task.out, cell.init_from) or {}
+    if source.get("status") != OK or source.get("fingerprint") != cell.init_fingerprint:
+        raise RuntimeError(
+            f"the cell it starts from, {cell.init_from}, has not finished "
+            f"(status: {source.get('status', 'not run')}); rerun the experiment to retry both"
+        )
+
+
 def _identity(task: CellTask) -> dict[str, Any]:
     cell = task.cell
     return {
@@ -238,6 +269,7 @@ def _identity(task: CellTask) -> dict[str, Any]:
         "model_spec": cell.model_spec,
         "seed": cell.seed,
         **cell.settings,
+        **({"init_from": cell.init_from} if cell.init_from else {}),
         "fingerprint": cell.fingerprint,
         "overrides": " ".join(cell.sets),
         **{metric_column("baseline", s): v for s, v in task.baselines.items()},

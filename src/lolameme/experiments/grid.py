@@ -18,7 +18,7 @@ import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from lolameme.errors import ConfigError
@@ -83,6 +83,10 @@ class Cell:
     tag: str = ""
     sets: tuple[str, ...] = ()  # the --set items behind this cell, for the record only
     model_spec: str = ""  # default: model
+    # A two-stage cell (an axis point's ``init_from``): the cell whose final weights this
+    # one starts from, and that cell's fingerprint (its numbers depend on it).
+    init_from: str = ""
+    init_fingerprint: str = ""
 
     def __post_init__(self) -> None:
         if not self.model_spec:
@@ -112,6 +116,8 @@ class Cell:
             "eval_limit": self.eval_limit,
             "splits": list(self.splits),
         }
+        if self.init_fingerprint:  # only then: one-stage cells keep their old fingerprints
+            basis["init_from"] = self.init_fingerprint
         return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()[
             :16
         ]
@@ -239,8 +245,8 @@ def _names_point(text: str, point: Any) -> bool:
         return False
 
 
-def _pick_points(scaled: ScaledSpec, only: Mapping[str, Sequence[str]]) -> list[list[Any]]:
-    """Each axis's points at the scale, cut to the values ``only`` names for it."""
+def _pick_points(scaled: ScaledSpec, only: Mapping[str, Sequence[str]]) -> list[list[int]]:
+    """Per axis, the indices of its points at the scale that ``only`` keeps."""
     spec, scale = scaled.spec, scaled.scale
     names = [axis.name for axis in spec.axes]
     unknown = [name for name in only if name not in names]
@@ -250,8 +256,8 @@ def _pick_points(scaled: ScaledSpec, only: Mapping[str, Sequence[str]]) -> list[
             f"(axes: {', '.join(names) or 'none'})"
         )
     per_axis = []
-    for axis, axis_points in zip(spec.axes, scaled.points, strict=True):
-        points = list(axis_points)
+    for axis, points in zip(spec.axes, scaled.points, strict=True):
+        kept = list(range(len(points)))
         if axis.name in only:
             wanted = only[axis.name]
             missing = [w for w in wanted if not any(_names_point(w, p) for p in points)]
@@ -260,26 +266,65 @@ def _pick_points(scaled: ScaledSpec, only: Mapping[str, Sequence[str]]) -> list[
                     f"--only {axis.name}: no point {', '.join(missing)} at scale '{scale}' "
                     f"(values: {', '.join(str(p.value) for p in points)})"
                 )
-            points = [p for p in points if any(_names_point(w, p) for w in wanted)]
-        per_axis.append(points)
+            kept = [i for i in kept if any(_names_point(w, points[i]) for w in wanted)]
+        per_axis.append(kept)
     return per_axis
+
+
+def _parent_combo(scaled: ScaledSpec, combo: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The axis points of the cell that a cell at ``combo`` starts from (its one point
+    with ``init_from`` replaced by the point it names), or None for a one-stage cell."""
+    parent = None
+    for axis, (points, index) in enumerate(zip(scaled.points, combo, strict=True)):
+        value = points[index].init_from
+        if value is None:
+            continue
+        if parent is not None:
+            names = [
+                scaled.spec.axes[a].name
+                for a, i in enumerate(combo)
+                if scaled.points[a][i].init_from is not None
+            ]
+            raise ConfigError(
+                f"experiment '{scaled.spec.name}': a cell can start from one other cell only, "
+                f"but its points on axes {', '.join(names)} each name one (init_from)"
+            )
+        target = next(i for i, p in enumerate(points) if p.value == value)
+        parent = combo[:axis] + (target,) + combo[axis + 1 :]
+    return parent
+
+
+def _with_parents(scaled: ScaledSpec, combos: list[tuple[int, ...]]) -> set[tuple[int, ...]]:
+    """``combos`` and every cell they start from, however many stages back: a selection
+    that keeps only a fine-tuning point still trains what it starts from."""
+    needed: set[tuple[int, ...]] = set()
+    for combo in combos:
+        current: tuple[int, ...] | None = combo
+        while current is not None and current not in needed:
+            needed.add(current)
+            current = _parent_combo(scaled, current)
+    return needed
 
 
 def expand(scaled: ScaledSpec, selection: Selection = Selection()) -> list[Cell]:
     """Every cell of the spec at its scale, models outermost, seeds innermost; the
-    selection's ``models``, ``seeds`` and ``only`` keep a part of the grid. Its ``sets``
-    are recorded in the cells; apply them to the spec first (:func:`with_sets`)."""
+    selection's ``models``, ``seeds`` and ``only`` keep a part of the grid, plus the cells
+    that the kept ones start from (``init_from``). Its ``sets`` are recorded in the cells;
+    apply them to the spec first (:func:`with_sets`)."""
     spec, scale, settings = scaled.spec, scaled.scale, scaled.settings
     chosen_seeds = list(selection.seeds or scaled.seeds)
-    per_axis = _pick_points(scaled, selection.only)
-    cells = []
+    kept = _with_parents(scaled, list(itertools.product(*_pick_points(scaled, selection.only))))
+    every = itertools.product(*(range(len(points)) for points in scaled.points))
+    combos = [combo for combo in every if combo in kept]  # in grid order
+    by_key: dict[tuple[str, tuple[int, ...], int], Cell] = {}
     for model in _pick_models(spec, selection.models):
-        for combo in itertools.product(*per_axis):
+        for combo in combos:
             preset = scaled.preset
             overrides = deep_merge(spec.data.overrides, settings.data.overrides)
             train = dict(settings.train)
             placeholders: dict[str, Scalar] = {}
-            for point in combo:
+            points = [scaled.points[axis][index] for axis, index in enumerate(combo)]
+            for point in points:
                 preset = point.preset or preset
                 overrides = deep_merge(overrides, point.data)
                 train = deep_merge(train, point.train)
@@ -288,24 +333,37 @@ def expand(scaled: ScaledSpec, selection: Selection = Selection()) -> list[Cell]
             if kwargs:  # only the model's own mixers: a spec's other plugins are no error
                 train = {**train, "mixer_kwargs": kwargs}
             for seed in chosen_seeds:
-                cells.append(
-                    Cell(
-                        experiment=spec.name,
-                        scale=scale,
-                        model=model,
-                        model_spec=fill_model(model, placeholders),
-                        seed=seed,
-                        settings={a.name: p.value for a, p in zip(spec.axes, combo, strict=True)},
-                        data=DataRequest(spec.task, preset, overrides, settings.data.seed),
-                        model_scale=scaled.model_scale,
-                        train=train,
-                        eval_limit=settings.eval.limit,
-                        splits=tuple(spec.splits),
-                        resources=settings.resources.model_dump(),
-                        tag=selection.tag,
-                        sets=tuple(selection.sets),
-                    )
+                by_key[model, combo, seed] = Cell(
+                    experiment=spec.name,
+                    scale=scale,
+                    model=model,
+                    model_spec=fill_model(model, placeholders),
+                    seed=seed,
+                    settings={a.name: p.value for a, p in zip(spec.axes, points, strict=True)},
+                    data=DataRequest(spec.task, preset, overrides, settings.data.seed),
+                    model_scale=scaled.model_scale,
+                    train=train,
+                    eval_limit=settings.eval.limit,
+                    splits=tuple(spec.splits),
+                    resources=settings.resources.model_dump(),
+                    tag=selection.tag,
+                    sets=tuple(selection.sets),
                 )
+    staged: dict[tuple[str, tuple[int, ...], int], Cell] = {}
+
+    def link(key: tuple[str, tuple[int, ...], int]) -> Cell:
+        """The cell at ``key`` with its parent's id and fingerprint (parents first)."""
+        if key not in staged:
+            model, combo, seed = key
+            parent = _parent_combo(scaled, combo)
+            cell = by_key[key]
+            if parent is not None:
+                source = link((model, parent, seed))
+                cell = replace(cell, init_from=source.cell_id, init_fingerprint=source.fingerprint)
+            staged[key] = cell
+        return staged[key]
+
+    cells = [link(key) for key in by_key]
     ids = [c.cell_id for c in cells]
     if len(set(ids)) != len(ids):  # two axis points with the same value
         raise ConfigError(f"experiment '{spec.name}': duplicate cells in the grid at {scale}")

@@ -146,16 +146,17 @@ def run_experiment(
     )
     bar = _bar(len(tasks), spec.name, progress)
     try:
-        for row in pool.map(runner, tasks):
-            store.upsert([row])
-            if row.get("status") == OK:
-                summary.ok += 1
-            elif row.get("status") == INCOMPLETE:
-                summary.incomplete += 1
-            else:
-                summary.failed.append(str(row.get("cell_id")))
-            bar.set_postfix_str(f"ok={summary.ok} failed={len(summary.failed)}")
-            bar.update(1)
+        for wave in stages(tasks):
+            for row in pool.map(runner, wave):
+                store.upsert([row])
+                if row.get("status") == OK:
+                    summary.ok += 1
+                elif row.get("status") == INCOMPLETE:
+                    summary.incomplete += 1
+                else:
+                    summary.failed.append(str(row.get("cell_id")))
+                bar.set_postfix_str(f"ok={summary.ok} failed={len(summary.failed)}")
+                bar.update(1)
     finally:
         bar.close()
         summary.wall_seconds = time.perf_counter() - started
@@ -197,6 +198,25 @@ def _build_tasks(
                 baselines=baselines,
             )
     return [by_id[c.cell_id] for c in todo]  # grid order: models outermost, seeds innermost
+
+
+def stages(tasks: list[CellTask]) -> list[list[CellTask]]:
+    """The tasks in waves: a two-stage cell runs in a later wave than the cell it starts
+    from when that one runs too (otherwise it finished before: wave 0). Grid order is
+    kept within a wave; one-stage grids are one wave."""
+    todo = {task.cell.cell_id: task for task in tasks}
+    depth: dict[str, int] = {}
+
+    def wave(cell_id: str) -> int:
+        if cell_id not in depth:
+            parent = todo[cell_id].cell.init_from
+            depth[cell_id] = wave(parent) + 1 if parent in todo else 0
+        return depth[cell_id]
+
+    waves: list[list[CellTask]] = [[] for _ in range(1 + max(map(wave, todo), default=-1))]
+    for task in tasks:
+        waves[depth[task.cell.cell_id]].append(task)
+    return waves
 
 
 def _check_stale(store: ResultsStore, cells: list[Cell], *, replace: bool) -> None:

@@ -116,6 +116,12 @@ class AxisPoint(_Strict):
     model: dict[str, Scalar] = Field(
         default_factory=dict, description="values of {placeholders} in the model specs"
     )
+    init_from: Scalar | None = Field(
+        None,
+        description="value of another point of this axis: this point's cells start from "
+        "the final weights of that point's cell with the same model, seed and other points "
+        "(a two-stage cell: pretrain then fine-tune, or a curriculum)",
+    )
 
 
 class Axis(_Strict):
@@ -169,7 +175,30 @@ class Axis(_Strict):
                     f"axis '{self.name}': select.{scale} has values {extra} that are not points "
                     f"({known})"
                 )
+        if self.points is not None:
+            for scale in _scale_keys(self.points) or list(EXPERIMENT_SCALES):
+                self._check_init_from(scale)
         return self
+
+    def _check_init_from(self, scale: str) -> None:
+        """Every ``init_from`` at ``scale`` names another point of the axis that the scale
+        keeps (``select``), and following them never loops."""
+        parents = {p.value: p.init_from for p in self.points_for(scale)}
+        for value, parent in parents.items():
+            seen = [value]
+            while parent is not None:
+                if parent not in parents:
+                    raise ValueError(
+                        f"axis '{self.name}': point {seen[-1]!r} starts from {parent!r}, "
+                        f"which is not a point at scale '{scale}' ({list(parents)})"
+                    )
+                if parent in seen:
+                    raise ValueError(
+                        f"axis '{self.name}': init_from loops at scale '{scale}': "
+                        + " -> ".join(map(repr, [*seen, parent]))
+                    )
+                seen.append(parent)
+                parent = parents[parent]
 
     def _all_points(self, scale: str) -> list[AxisPoint]:
         if self.points is not None:

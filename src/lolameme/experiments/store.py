@@ -10,13 +10,12 @@ record says ``ok`` with the fingerprint of the cell as the spec defines it now.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from lolameme._io import atomic_path
-from lolameme.experiments.cell import record_path
+from lolameme.experiments.cell import read_record
 from lolameme.experiments.grid import Cell
 from lolameme.reporting.results import read_results_file
 from lolameme.runs.layout import BASE_COLUMNS, LOCK_FILE, OK, RESULTS_FILE
@@ -34,12 +33,7 @@ class ResultsStore:
         self.out = Path(out)
 
     def record(self, cell_id: str) -> dict[str, Any] | None:
-        path = record_path(self.out, cell_id)
-        try:
-            record = json.loads(path.read_text())
-        except (FileNotFoundError, ValueError):  # missing, cut or damaged: the cell reruns
-            return None
-        return record if isinstance(record, dict) else None
+        return read_record(self.out, cell_id)
 
     def is_done(self, cell: Cell) -> bool:
         rec = self.record(cell.cell_id)
