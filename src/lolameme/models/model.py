@@ -207,6 +207,12 @@ class LanguageModel(nn.Module):
             {"params": no_decay, "weight_decay": 0.0},
         ]
 
+    def filter_parameters(self) -> list[nn.Parameter]:
+        """Every layer's implicit-filter parameters (:meth:`Mixer.filter_parameters`),
+        each once: the set a trainer may give its own learning rate and weight decay."""
+        unique = {id(p): p for b in self.blocks for p in b.mixer.filter_parameters()}
+        return list(unique.values())
+
     def config_dict(self) -> dict[str, Any]:
         """A JSON-ready description that :meth:`from_config_dict` rebuilds the model from."""
         return self.config.model_dump(mode="json")

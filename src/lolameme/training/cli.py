@@ -44,6 +44,15 @@ def train_command(
     lr: float | None = typer.Option(None, help="Peak learning rate.  [default: 1e-3]"),
     warmup: int | None = typer.Option(None, help="Warmup steps.  [default: 5% of steps]"),
     weight_decay: float | None = typer.Option(None, help="AdamW weight decay.  [default: 0.1]"),
+    filter_lr: float | None = typer.Option(
+        None,
+        help="Peak learning rate of the implicit long-convolution filters (Hyena, BaseConv), "
+        "on the same warmup and decay; safari trains them with their own.  [default: --lr]",
+    ),
+    filter_weight_decay: float | None = typer.Option(
+        None,
+        help="Weight decay of those filters.  [default: 0, the model's rule, as safari]",
+    ),
     seed: int | None = typer.Option(
         None, help="Seed of init, batches and eval sample.  [default: 0]"
     ),

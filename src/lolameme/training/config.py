@@ -55,6 +55,21 @@ class TrainConfig(BaseModel):
     min_lr_ratio: float = Field(0.1, ge=0, le=1, description="cosine floor as a share of lr")
     warmup: int | None = Field(None, ge=0, description="warmup steps (default: 5% of steps)")
     weight_decay: float = Field(0.1, ge=0)
+    # safari trains Hyena's implicit filter with its own lr and weight decay; None (the
+    # default) leaves the filters in the model's groups, exactly as without these fields
+    filter_lr: float | None = Field(
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="peak lr of the implicit long-convolution filters (Hyena, BaseConv), "
+        "on the same warmup and decay; default: lr",
+    )
+    filter_weight_decay: float | None = Field(
+        None,
+        ge=0,
+        allow_inf_nan=False,
+        description="weight decay of those filters; default: the model's rule (0, as safari)",
+    )
     grad_clip: float = Field(1.0, gt=0)
     seed: int = 0
     # None (not given) takes the scale's recipe: see _scale_recipe

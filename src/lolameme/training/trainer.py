@@ -51,7 +51,7 @@ from lolameme.runs.precision import autocast
 from lolameme.training.config import IDENTITY_FIELDS, SAVED_BEFORE_DEFAULTS, TrainConfig
 from lolameme.training.distributed import Distributed
 from lolameme.training.metrics_log import MetricsLog, check_loggers, truncate_after
-from lolameme.training.optim import build_optimizer, default_warmup, lr_at
+from lolameme.training.optim import FILTER_GROUP, build_optimizer, default_warmup, lr_at
 from lolameme.training.prepare import Prepared, prepare
 
 if TYPE_CHECKING:
@@ -274,8 +274,26 @@ class _Session:
             self.init_from = _load_init(self.model, config, source)
         self.checkpoint = latest_checkpoint(self.out) if saved else None
         self.optimizer = build_optimizer(
-            self.model, lr=config.lr, weight_decay=config.weight_decay, device=device
+            self.model,
+            lr=config.lr,
+            weight_decay=config.weight_decay,
+            device=device,
+            filter_lr=config.filter_lr,
+            filter_weight_decay=config.filter_weight_decay,
         )
+        # each group's peak lr and weight decay as this config sets them: the schedule
+        # scales the peaks, and a resume keeps them over the checkpoint's (_restore)
+        self.group_settings = [
+            (group["lr"], group["weight_decay"]) for group in self.optimizer.param_groups
+        ]
+        filter_settings = config.filter_lr is not None or config.filter_weight_decay is not None
+        has_filters = any(g.get(FILTER_GROUP) for g in self.optimizer.param_groups)
+        if filter_settings and not has_filters and dist.is_main:
+            print(
+                f"warning: {config.model} has no implicit-filter parameters: "
+                "filter_lr and filter_weight_decay change nothing",
+                file=sys.stderr,
+            )
         self.sampler = BatchSampler(
             self.data.train.lengths,
             config.batch_size,
@@ -371,7 +389,21 @@ class _Session:
             checkpoint, self.device, STATE_KEYS
         )  # the state first: it is the likelier damage
         load_weights(self.model, checkpoint)
+        saved_groups = len(state["optimizer"]["param_groups"])
+        if saved_groups != len(self.optimizer.param_groups):
+            raise TrainingError(
+                f"cannot resume {self.out}: its optimiser has {saved_groups} parameter groups, "
+                f"these settings make {len(self.optimizer.param_groups)} (filter_lr or "
+                "filter_weight_decay was given or dropped since the run started: resume "
+                "with the run's own values)"
+            )
         self.optimizer.load_state_dict(state["optimizer"])
+        # torch restores each group's settings from the checkpoint; this config's win,
+        # as they do for the learning rate, which is set afresh every step
+        for group, (_, weight_decay) in zip(
+            self.optimizer.param_groups, self.group_settings, strict=True
+        ):
+            group["weight_decay"] = weight_decay
         self.sampler.load_state_dict(state["sampler"])
         self.step = int(state["step"])
         self.tokens_seen = int(state["tokens_seen"])
@@ -380,10 +412,15 @@ class _Session:
         if self.device.type == "cuda" and "cuda" in state["rng"]:
             torch.cuda.set_rng_state(state["rng"]["cuda"].cpu(), self.device)
 
-    def _lr(self) -> float:
+    def _lr(self, peak: float | None = None) -> float:
+        """The learning rate at this step of a group peaking at ``peak`` (default: lr)."""
         c = self.config
         return lr_at(
-            self.step, lr=c.lr, warmup=self.warmup, total=self.total, min_ratio=c.min_lr_ratio
+            self.step,
+            lr=c.lr if peak is None else peak,
+            warmup=self.warmup,
+            total=self.total,
+            min_ratio=c.min_lr_ratio,
         )
 
     # -- the loop ----------------------------------------------------------------------
@@ -446,8 +483,10 @@ class _Session:
             inputs = inputs.to(self.device, non_blocking=True)
             targets = targets.to(self.device, non_blocking=True)
             lr = self._lr()
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
+            for group, (peak, _) in zip(
+                self.optimizer.param_groups, self.group_settings, strict=True
+            ):
+                group["lr"] = self._lr(peak)  # the same shape from each group's own peak
             with autocast(self.device):
                 logits = model(inputs)
             loss = _loss(logits, targets)

@@ -67,6 +67,15 @@ class Mixer(nn.Module):
         """Parameters never decayed even if >= 2-dim (Hyena's implicit filter)."""
         return []
 
+    def filter_parameters(self) -> list[nn.Parameter]:
+        """The parameters of the mixer's implicit long filter (positions -> MLP -> taps).
+
+        The trainer can optimise them with their own learning rate and weight decay
+        (``--filter-lr``, ``--filter-weight-decay``), as safari trains Hyena's filter with
+        its own optimiser settings; a mixer without an implicit filter has none.
+        """
+        return []
+
     # --- configuration checks -------------------------------------------------------
     @classmethod
     def check_config(cls, d_model: int, kwargs: Mapping[str, Any], *, where: str) -> None:

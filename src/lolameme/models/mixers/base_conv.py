@@ -144,4 +144,8 @@ class BaseConv(Mixer):
         return self.d_model * past
 
     def no_weight_decay(self) -> list[nn.Parameter]:
+        return self.filter_parameters()
+
+    def filter_parameters(self) -> list[nn.Parameter]:
+        # the long convolution's filter MLP; a short-convolution layer has no implicit filter
         return list(self.filter.parameters()) if self.filter is not None else []

@@ -117,4 +117,9 @@ class Hyena(Mixer):
 
     def no_weight_decay(self) -> list[nn.Parameter]:
         # safari gives the implicit filter weight_decay 0 (its "wd" argument)
+        return self.filter_parameters()
+
+    def filter_parameters(self) -> list[nn.Parameter]:
+        # the filter MLP (weights, biases, sine frequencies); its positional features and
+        # decay window are fixed buffers here, not trained (see lolameme.models.filters)
         return list(self.filter.parameters())
