@@ -150,3 +150,11 @@ def test_a_real_second_stage_starts_from_the_first_stages_weights(tmp_path: Path
     assert second["init_from"]["step"] == stage1["finished"]["step"]
     assert second["vocab_size"] == stage1["vocab_size"]  # the first stage's tokenizer
     assert scratch.get("init_from") is None
+
+
+def test_show_says_where_a_second_stage_starts(capsys) -> None:
+    from lolameme.cli import main
+
+    main(["experiment", "show", "curriculum", "--scale", "tiny"])
+    axis = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("axis stage"))
+    assert axis.count("(starts from depth0)") == 1

@@ -113,7 +113,11 @@ def show_command(
     typer.echo(f"train: {json.dumps(settings['train'])}")
     typer.echo(f"models: {', '.join(spec.models)}; seeds: {resolved['seeds']}")
     for axis in resolved["axes"]:
-        typer.echo(f"axis {axis['name']}: {[p['label'] for p in axis['points']]}")
+        labels = [
+            p["label"] + (f" (starts from {p['init_from']})" if "init_from" in p else "")
+            for p in axis["points"]
+        ]
+        typer.echo(f"axis {axis['name']}: {labels}")
     typer.echo(f"{len(cells)} cells")
 
 

@@ -86,7 +86,11 @@ def resolved_spec(scaled: ScaledSpec, sets: dict[str, Any]) -> dict[str, Any]:
     data["seeds"] = list(scaled.seeds)
     data["overrides"] = sets
     for points, raw in zip(scaled.points, data["axes"], strict=True):
-        raw["points"] = [{"value": p.value, "label": p.label or str(p.value)} for p in points]
+        raw["points"] = [
+            {"value": p.value, "label": p.label or str(p.value)}
+            | ({} if p.init_from is None else {"init_from": p.init_from})
+            for p in points
+        ]
         raw.pop("values", None)
         raw.pop("select", None)
     for table in data["tables"]:
