@@ -158,3 +158,25 @@ def test_show_says_where_a_second_stage_starts(capsys) -> None:
     main(["experiment", "show", "curriculum", "--scale", "tiny"])
     axis = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("axis stage"))
     assert axis.count("(starts from depth0)") == 1
+
+
+def _stages_of(calls: list[str]) -> list[str]:
+    return [c.split("--stage=")[1].split("--")[0] for c in calls]
+
+
+@pytest.mark.parametrize("weights_kept", [True, False])
+def test_a_first_stage_whose_weights_are_gone_runs_again(
+    fake, run, tmp_path: Path, weights_kept: bool
+) -> None:
+    """A finished first stage is skipped while its checkpoint exists; a second stage
+    that still has to run brings back one whose weights were deleted."""
+    run(fake(fail=lambda cell: cell.settings["stage"] == STAGE2), "curriculum", tmp_path)
+    if weights_kept:  # the fake writes no checkpoint: give the first stage one
+        step = tmp_path / "runs" / f"curriculum--smoke--gpt2--stage={STAGE1}--seed0"
+        step = step / "checkpoints" / "step-00000003"
+        step.mkdir(parents=True)
+        for name in ("model.safetensors", "state.pt"):
+            (step / name).write_bytes(b"x")
+    again = fake()
+    run(again, "curriculum", tmp_path, models=["gpt2"])
+    assert _stages_of(again.calls) == ([STAGE2] if weights_kept else [STAGE1, STAGE2])

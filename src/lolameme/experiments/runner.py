@@ -138,7 +138,7 @@ def run_experiment(
         resolved = resolved_spec(scaled, selection.overrides)
         atomic_write_json(spec_file(out, spec.name, scale), resolved)
     store.reconcile(cells)
-    todo = [c for c in cells if not store.is_done(c)]
+    todo = _with_lost_first_stages(cells, [c for c in cells if not store.is_done(c)], out)
     summary.skipped = len(cells) - len(todo)
     tasks = _build_tasks(
         todo,
@@ -202,6 +202,24 @@ def _build_tasks(
                 baselines=baselines,
             )
     return [by_id[c.cell_id] for c in todo]  # grid order: models outermost, seeds innermost
+
+
+def _with_lost_first_stages(cells: list[Cell], todo: list[Cell], out: Path) -> list[Cell]:
+    """``todo`` plus every finished first stage that a second stage in it needs but whose
+    weights are gone (its run directory or checkpoints deleted, say to save disk): it
+    runs again (same seed and settings), so the second stage has weights to start from."""
+    from lolameme.runs.checkpoint import latest_checkpoint
+
+    by_id = {cell.cell_id: cell for cell in cells}
+    needed = {cell.cell_id for cell in todo}
+    for cell in todo:
+        parent = cell.init_from
+        while parent and parent not in needed:
+            if latest_checkpoint(out / RUNS_DIR / parent) is not None:
+                break
+            needed.add(parent)
+            parent = by_id[parent].init_from
+    return [cell for cell in cells if cell.cell_id in needed]  # grid order
 
 
 def stages(tasks: list[CellTask]) -> list[list[CellTask]]:
