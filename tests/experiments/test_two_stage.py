@@ -16,7 +16,8 @@ from lolameme.experiments.runner import stages
 from lolameme.experiments.spec_loader import _raw, _resolve_path, load_spec, spec_from_mapping
 from lolameme.reporting.results import read_results
 
-STAGE1, SCRATCH, STAGE2 = "depth0", "scratch", "curriculum"
+STAGE1, SCRATCH, STAGE2, STAGE2_X4 = "depth0", "scratch", "curriculum", "curriculum_x4"
+SECOND = {STAGE2, STAGE2_X4}  # the points that start from STAGE1
 
 
 def _raw_curriculum() -> dict:
@@ -52,9 +53,9 @@ def test_a_scale_that_drops_the_first_stage_is_refused() -> None:
 def test_second_stage_cells_name_their_first_stage_of_the_same_model_and_seed() -> None:
     cells = expand(load_spec("curriculum").at("tiny"))
     by_key = {(c.model, c.settings["stage"], c.seed): c for c in cells}
-    assert len(cells) == 27
+    assert len(cells) == 36
     for (model, stage, seed), cell in by_key.items():
-        if stage == STAGE2:
+        if stage in SECOND:
             first = by_key[model, STAGE1, seed]
             assert cell.init_from == first.cell_id
             assert cell.init_fingerprint == first.fingerprint
@@ -82,7 +83,7 @@ def test_the_first_stages_settings_are_part_of_the_second_stages_fingerprint() -
     after = cells_of(raw)
     for cell_id, cell in before.items():
         changed = after[cell_id].fingerprint != cell.fingerprint
-        assert changed == (cell.settings["stage"] in (STAGE1, STAGE2)), cell_id
+        assert changed == (cell.settings["stage"] in {STAGE1} | SECOND), cell_id
 
 
 def test_one_stage_cells_keep_their_fingerprints() -> None:
@@ -102,12 +103,16 @@ def test_second_stages_wait_for_their_first_stages(tmp_path: Path) -> None:
     tasks = [CellTask(cell, tmp_path, tmp_path) for cell in cells]
     first, second = stages(tasks)
     assert {t.cell.settings["stage"] for t in first} == {STAGE1, SCRATCH}
-    assert {t.cell.settings["stage"] for t in second} == {STAGE2}
+    assert {t.cell.settings["stage"] for t in second} == SECOND
     assert [t.cell.cell_id for t in first + second] == [  # grid order within a wave
         t.cell.cell_id for t in tasks if t in first
     ] + [t.cell.cell_id for t in tasks if t in second]
     # First stages done earlier (not among the tasks): one wave.
-    assert stages([t for t in tasks if t.cell.settings["stage"] == STAGE2]) == [second]
+    assert stages([t for t in tasks if t.cell.settings["stage"] in SECOND]) == [second]
+
+
+def _stages_of(calls: list[str]) -> list[str]:
+    return [c.split("--stage=")[1].split("--")[0] for c in calls]
 
 
 def test_a_failed_first_stage_fails_its_second_and_a_rerun_retries_both(
@@ -123,10 +128,10 @@ def test_a_failed_first_stage_fails_its_second_and_a_rerun_retries_both(
     assert frame.loc[SCRATCH, "status"] == "ok"
     assert "the cell it starts from" in frame.loc[STAGE2, "error"]
     assert frame.loc[STAGE2, "init_from"] == frame.loc[STAGE1, "cell_id"]
-    assert len(summary.failed) == 2
+    assert len(summary.failed) == 3  # the first stage and both second stages
     retry = fake()
     run(retry, "curriculum", tmp_path, models=["gpt2"])
-    assert [c.split("--stage=")[1].split("--")[0] for c in retry.calls] == [STAGE1, STAGE2]
+    assert _stages_of(retry.calls) == [STAGE1, STAGE2, STAGE2_X4]
     assert set(read_results(tmp_path)["status"]) == {"ok"}
 
 
@@ -136,7 +141,7 @@ def test_a_real_second_stage_starts_from_the_first_stages_weights(tmp_path: Path
     summary = run_experiment(
         "curriculum", "smoke", tmp_path, selection=Selection(models=["gpt2"]), progress=False
     )
-    assert summary.ok == summary.cells == 3, summary.failed
+    assert summary.ok == summary.cells == 4, summary.failed
     runs = tmp_path / "runs"
     first = runs / f"curriculum--smoke--gpt2--stage={STAGE1}--seed0"
     second = json.loads(
@@ -157,11 +162,7 @@ def test_show_says_where_a_second_stage_starts(capsys) -> None:
 
     main(["experiment", "show", "curriculum", "--scale", "tiny"])
     axis = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("axis stage"))
-    assert axis.count("(starts from depth0)") == 1
-
-
-def _stages_of(calls: list[str]) -> list[str]:
-    return [c.split("--stage=")[1].split("--")[0] for c in calls]
+    assert axis.count("(starts from depth0)") == len(SECOND)
 
 
 @pytest.mark.parametrize("weights_kept", [True, False])
