@@ -404,3 +404,25 @@ def test_init_from_an_incompatible_run_is_one_error(
     bpe[bpe.index("char")] = "bpe"
     code, err = _cli(bpe, capsys)
     assert code != 0 and "tokenizer was 'char', now 'bpe'" in err and "\n" not in err
+
+
+def test_init_from_accepts_the_vocab_size_its_source_asked_for(
+    copy_dataset: Callable, tmp_path: Path
+) -> None:
+    """BPE learns fewer tokens than asked for on a small corpus; a second stage that asks
+    for the same size as its first (a two-stage experiment cell does) is no mismatch."""
+    data = copy_dataset(64, 8)
+    source = tmp_path / "pre"
+    train(_config(data, source, tokenizer="bpe", vocab_size=4096, steps=2), progress=False)
+    learnt = json.loads((source / "run.json").read_text())["vocab_size"]
+    assert learnt < 4096
+    second = _config(
+        data, tmp_path / "ft", tokenizer="bpe", vocab_size=4096, steps=2, init_from=source
+    )
+    train(second, progress=False)
+    assert json.loads((tmp_path / "ft" / "run.json").read_text())["vocab_size"] == learnt
+    with pytest.raises(TrainingError, match=f"vocab_size is {learnt} there, now 2048"):
+        train(
+            _config(data, tmp_path / "ft2", tokenizer="bpe", vocab_size=2048, init_from=source),
+            progress=False,
+        )

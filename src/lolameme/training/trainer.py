@@ -155,7 +155,11 @@ def _init_source(config: TrainConfig) -> dict[str, Any] | None:
                 f"--init-from {config.init_from}: {name} was {was.get(name)!r}, now "
                 f"{getattr(config, name)!r} (the run's tokenizer and encoding are reused)"
             )
-    if config.vocab_size is not None and config.vocab_size != source["vocab_size"]:
+    # The source's own request counts as agreeing: BPE learns fewer tokens than asked for
+    # on a small corpus (512 asked, 341 learnt), and a two-stage experiment cell repeats
+    # its scale's vocab_size in both stages.
+    agreeing = (source["vocab_size"], was.get("vocab_size"))
+    if config.vocab_size is not None and config.vocab_size not in agreeing:
         raise TrainingError(
             f"--init-from {config.init_from}: vocab_size is {source['vocab_size']} there, "
             f"now {config.vocab_size} (its tokenizer is reused: leave --vocab-size out)"
