@@ -88,6 +88,12 @@ def read_record(out: Path, cell_id: str) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
+def is_finished(record: dict[str, Any] | None, fingerprint: str) -> bool:
+    """Whether a cell's record says it finished with the settings of ``fingerprint`` (a
+    record of other settings is stale, not finished)."""
+    return bool(record and record.get("status") == OK and record.get("fingerprint") == fingerprint)
+
+
 # -- data -------------------------------------------------------------------------------
 
 
@@ -250,11 +256,12 @@ def _check_first_stage(task: CellTask) -> None:
     cell = task.cell
     if not cell.init_from:
         return
-    source = read_record(task.out, cell.init_from) or {}
-    if source.get("status") != OK or source.get("fingerprint") != cell.init_fingerprint:
+    source = read_record(task.out, cell.init_from)
+    if not is_finished(source, cell.init_fingerprint):
         raise RuntimeError(
             f"the cell it starts from, {cell.init_from}, has not finished "
-            f"(status: {source.get('status', 'not run')}); rerun the experiment to retry both"
+            f"(status: {(source or {}).get('status', 'not run')}); rerun the experiment to "
+            "retry both"
         )
 
 

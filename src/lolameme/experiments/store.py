@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from lolameme._io import atomic_path
-from lolameme.experiments.cell import read_record
+from lolameme.experiments.cell import is_finished, read_record
 from lolameme.experiments.grid import Cell
 from lolameme.reporting.results import read_results_file
-from lolameme.runs.layout import BASE_COLUMNS, LOCK_FILE, OK, RESULTS_FILE
+from lolameme.runs.layout import BASE_COLUMNS, LOCK_FILE, RESULTS_FILE
 
 try:  # POSIX; elsewhere two drivers on one directory are simply not guarded
     import fcntl
@@ -36,8 +36,7 @@ class ResultsStore:
         return read_record(self.out, cell_id)
 
     def is_done(self, cell: Cell) -> bool:
-        rec = self.record(cell.cell_id)
-        return bool(rec and rec.get("status") == OK and rec.get("fingerprint") == cell.fingerprint)
+        return is_finished(self.record(cell.cell_id), cell.fingerprint)
 
     def stale(self, cells: list[Cell]) -> list[Cell]:
         """Cells whose directory holds a run made with other settings than the spec's now."""
