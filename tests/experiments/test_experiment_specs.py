@@ -338,3 +338,49 @@ def test_small_scale_runs_the_papers_task_on_one_gpu() -> None:
     for knob in ("EXPRESSION_MAX_DEPTH", "LATENT_TYPE_A_MODIFICATION", "OPERATORS.LOLA"):
         assert knob not in overrides  # operators and latent types as in the paper
     assert small.train["init"] == "pytorch" and small.train["tie_embeddings"] is False
+
+
+def test_depth1_table1_shares_its_cells_with_the_curriculums_scratch_point() -> None:
+    """thex_variations_depth1's Hyena, GPT-2 and THEX-13 cells are the curriculum's
+    "depth 1 from scratch" cells: the same data config and training, so one grid
+    reproduces the other's numbers (a cross-check the committed results rely on)."""
+    from lolameme.data.generate import resolve_config
+    from lolameme.data.tasks import get_task
+
+    task = get_task("lolameme")
+    table1 = load_spec("thex_variations_depth1")
+    assert table1.paper.refs == ["Table 1"] and "paper" not in table1.scales
+    select = Selection(models=["hyena", "gpt2", "thex-13"])
+    ours = {(c.model, c.seed): c for c in expand(table1.at("tiny"), select)}
+    theirs = {
+        (c.model, c.seed): c
+        for c in expand(load_spec("curriculum").at("tiny"), select)
+        if c.settings["stage"] == "scratch"
+    }
+    assert ours.keys() == theirs.keys() and len(ours) == 9
+    for key, cell in ours.items():
+        other = theirs[key]
+        assert cell.train == other.train and cell.train["steps"] == 1500
+        configs = [
+            resolve_config(task, c.data.preset, c.data.overrides, c.data.seed)
+            for c in (cell, other)
+        ]
+        assert configs[0] == configs[1]
+        assert configs[0].expression_min_depth == configs[0].expression_max_depth == 1
+
+
+def test_a_child_spec_opts_out_of_a_scale_with_null(tmp_path: Path) -> None:
+    parent = tmp_path / "parent.yaml"
+    parent.write_text(
+        yaml.safe_dump(_minimal(name="parent", scales={"tiny": {"train": {"steps": 7}}}))
+    )
+    child = tmp_path / "child.yaml"
+    child.write_text(
+        yaml.safe_dump({"extends": str(parent), "name": "child", "scales": {"paper": None}})
+    )
+    spec = load_spec(str(child))
+    assert "paper" not in spec.scales and spec.name == "child"
+    assert spec.scales["tiny"].train["steps"] == 7  # the parent's scale survives
+    assert "paper" in load_spec(str(parent)).scales
+    with pytest.raises(ConfigError, match="paper"):
+        spec.at("paper")

@@ -9,7 +9,8 @@ A spec file is merged, in this order, over:
    the language and the paper's numbers.
 
 Mappings merge key by key; anything else (lists, numbers) is replaced; ``null`` removes
-a key. The merged mapping is validated by :class:`ExperimentSpec`.
+a key, except under ``scales``, where it opts the spec out of that scale. The merged
+mapping is validated by :class:`ExperimentSpec`.
 """
 
 from __future__ import annotations
@@ -71,7 +72,13 @@ def _raw(path: Path, seen: tuple[str, ...] = ()) -> dict[str, Any]:
         return data
     if parent in seen:
         raise ConfigError(f"{path}: 'extends' loops through {' -> '.join((*seen, parent))}")
-    return deep_merge(_raw(_resolve_path(parent), (*seen, parent)), data)
+    merged = deep_merge(_raw(_resolve_path(parent), (*seen, parent)), data)
+    # ``scale: null`` in the child opts out of that scale (see spec_from_mapping), where a
+    # plain merge would only delete the parent's entry and so give the scale the defaults.
+    for scale, settings in (data.get("scales") or {}).items():
+        if settings is None:
+            merged.setdefault("scales", {})[scale] = None
+    return merged
 
 
 def _resolve_path(name: str) -> Path:
