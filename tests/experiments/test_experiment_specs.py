@@ -349,7 +349,7 @@ def test_depth1_table1_is_the_curriculums_scratch_point_at_the_depth1_lr() -> No
 
     task = get_task("lolameme")
     table1 = load_spec("thex_variations_depth1")
-    assert table1.paper.refs == ["Table 1"] and "paper" not in table1.scales
+    assert table1.paper.refs == ["Table 1"] and set(table1.scales) == {"smoke", "tiny"}
     select = Selection(models=["hyena", "gpt2", "thex-13"])
     ours = {(c.model, c.seed): c for c in expand(table1.at("tiny"), select)}
     theirs = {
