@@ -102,6 +102,48 @@ def test_bad_globals_files(content, fragment, tmp_path: Path, capsys, monkeypatc
     assert "globals file" in err
 
 
+def test_file_option_reads_the_program(tmp_path: Path, capsys, monkeypatch) -> None:
+    program = tmp_path / "p.lola"
+    program.write_text("a_b = 5;c = {a_b @ 3};print{c}\n")
+    assert run_cli(["exec", "--no-latent", "-f", str(program)], capsys, monkeypatch) == (
+        0,
+        "15\n",
+        "",
+    )
+    argv = ["translate", "--to", "lola", "--file", str(program)]
+    assert run_cli(argv, capsys, monkeypatch) == (0, "aB = 5;c = (aB * 3);print(c)\n", "")
+
+
+@pytest.mark.parametrize(
+    ("setup", "fragment"),
+    [
+        ("missing", "program file"),
+        ("both", "give the program as text or as --file, not both"),
+        ("path_as_text", "the argument is program text; to run the file"),
+    ],
+)
+def test_program_file_errors(setup, fragment, tmp_path: Path, capsys, monkeypatch) -> None:
+    program = tmp_path / "p.lola"
+    if setup != "missing":
+        program.write_text("print(1)")
+    argv = {
+        "missing": ["exec", "--file", str(program)],
+        "both": ["exec", "print(2)", "--file", str(program)],
+        "path_as_text": ["exec", str(program)],
+    }[setup]
+    code, out, err = run_cli(argv, capsys, monkeypatch)
+    assert_one_error_line(code, out, err, fragment)
+    if setup == "path_as_text":  # the parse error itself is kept, the hint follows it
+        assert err.startswith("error: position 0: expected a variable name or print")
+        assert f"--file {program}" in err
+
+
+def test_a_long_program_text_is_not_taken_for_a_file(capsys, monkeypatch) -> None:
+    code, out, err = run_cli(["exec", "a" * 5000], capsys, monkeypatch)
+    assert_one_error_line(code, out, err, "error: position 5000: expected '='")
+    assert "--file" not in err
+
+
 def test_usage_error_has_no_traceback(capsys, monkeypatch) -> None:
     code, out, err = run_cli(["translate", "print(a)"], capsys, monkeypatch)
     assert code == 2 and "Missing option '--to'" in err and "Traceback" not in err

@@ -1,8 +1,8 @@
 """``lolameme exec`` and ``lolameme translate``: the languages from the shell.
 
-Both read the program from the argument, or from stdin when it is ``-`` or absent, so
-they compose with pipes. ``exec`` prints the output value and nothing else, which makes it
-usable as a labelling oracle from any tool.
+Both read the program from the argument, from ``--file``, or from stdin when the
+argument is ``-`` or absent, so they compose with pipes. ``exec`` prints the output value
+and nothing else, which makes it usable as a labelling oracle from any tool.
 """
 
 from __future__ import annotations
@@ -15,16 +15,21 @@ from pathlib import Path
 import typer
 
 from lolameme.errors import LolamemeError
-from lolameme.languages.errors import InvalidNameError
+from lolameme.languages.ast import Program
+from lolameme.languages.errors import InvalidNameError, ParseError
 from lolameme.languages.interpreter import MAX_VALUE_BITS, evaluate, format_int
 from lolameme.languages.latent import BASE_LATENT, NO_LATENT
 from lolameme.languages.names import to_lola_name
 from lolameme.languages.parser import parse
-from lolameme.languages.translate import to_lola, to_meme
+from lolameme.languages.render import render
 
 
 class GlobalsFileError(LolamemeError):
     """The ``--globals`` file is missing, not JSON, or not an object of integers."""
+
+
+class ProgramFileError(LolamemeError):
+    """The ``--file`` program is missing, unreadable, or given beside a program text."""
 
 
 class TargetDialect(str, enum.Enum):
@@ -32,13 +37,48 @@ class TargetDialect(str, enum.Enum):
     meme = "meme"
 
 
-_PROGRAM_HELP = "Program text; '-' or nothing reads it from stdin."
+_PROGRAM_HELP = "Program text; '-' or nothing reads it from stdin (or use --file)."
+_FILE_HELP = "Read the program from this file instead of the argument."
 
 
-def _program_text(program: str | None) -> str:
+def _program_text(program: str | None, path: Path | None) -> str:
+    if path is not None:
+        if program is not None:
+            raise ProgramFileError("give the program as text or as --file, not both")
+        try:
+            return path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ProgramFileError(f"program file {str(path)!r} does not exist") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ProgramFileError(f"program file {str(path)!r} cannot be read: {exc}") from None
     if program is None or program == "-":
         return sys.stdin.read()
     return program
+
+
+def _is_file(text: str) -> bool:
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):  # a long program is too long a file name, NUL is none
+        return False
+
+
+def _parse(text: str, program: str | None) -> Program:
+    """Parse, and say so when the argument that failed is the name of a file.
+
+    ``lolameme exec prog.lola`` is the first thing many users type; the argument is
+    program text, so it fails at position 0, and the hint saves them the guess.
+    """
+    try:
+        return parse(text)
+    except ParseError as exc:
+        if program not in (None, "-") and _is_file(program):
+            raise ParseError(
+                exc.position,
+                f"{exc.detail} (the argument is program text; to run the file "
+                f"{program!r}, use --file {program})",
+            ) from None
+        raise
 
 
 def load_globals(path: Path) -> dict[str, int]:
@@ -80,6 +120,7 @@ def load_globals(path: Path) -> dict[str, int]:
 
 def exec_command(
     program: str | None = typer.Argument(None, help=_PROGRAM_HELP, show_default=False),
+    file: Path | None = typer.Option(None, "--file", "-f", help=_FILE_HELP, show_default=False),
     globals_file: Path | None = typer.Option(
         None,
         "--globals",
@@ -98,18 +139,19 @@ def exec_command(
 ) -> None:
     """Run a LoLa/MeMe/mixed program and print its output (and nothing else)."""
     table = load_globals(globals_file) if globals_file is not None else None
-    parsed = parse(_program_text(program))
+    parsed = _parse(_program_text(program, file), program)
     latent = NO_LATENT if no_latent else BASE_LATENT
     typer.echo(format_int(evaluate(parsed, table, latent, max_bits=max_bits)))
 
 
 def translate_command(
     program: str | None = typer.Argument(None, help=_PROGRAM_HELP, show_default=False),
+    file: Path | None = typer.Option(None, "--file", "-f", help=_FILE_HELP, show_default=False),
     to: TargetDialect = typer.Option(..., "--to", help="Dialect to write.", case_sensitive=False),
 ) -> None:
     """Rewrite a program (any mix of dialects) wholly in LoLa or in MeMe."""
-    text = _program_text(program)
-    typer.echo(to_lola(text) if to is TargetDialect.lola else to_meme(text))
+    parsed = _parse(_program_text(program, file), program)
+    typer.echo(render(parsed, to.value))
 
 
 def register(app: typer.Typer) -> None:

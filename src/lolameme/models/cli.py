@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
     @models_app.callback()
     def models_command(
         ctx: typer.Context,
-        scale: str = typer.Option("paper", "--scale", help="paper, tiny or smoke."),
+        scale: str = typer.Option("paper", "--scale", help="paper, small, tiny or smoke."),
         vocab: int = typer.Option(
             50257, "--vocab", min=1, help="Vocabulary size (the tokenizer's; GPT-2's by default)."
         ),
