@@ -21,6 +21,7 @@ from lolameme.experiments.spec_loader import available_experiments, load_spec  #
 from lolameme.reporting.aggregate import display_name  # noqa: E402
 from lolameme.reporting.report import write_report  # noqa: E402
 from lolameme.reporting.results import read_results  # noqa: E402
+from lolameme.runs.checkpoint import load_state  # noqa: E402
 
 
 def _check_report(out: Path, name: str, models: list[str] | None = None) -> None:
@@ -64,6 +65,7 @@ def test_resume_continues_an_unfinished_cell_from_its_checkpoint(tmp_path: Path)
     assert first.incomplete == 1 and first.ok == 0
     run_dir = tmp_path / "runs" / "layer_scan--smoke--gpt2--seed0"
     assert json.loads((run_dir / "run.json").read_text())["finished"]["step"] == 2
+    kept = load_state(run_dir / "checkpoints" / "step-00000002")["train_seconds"]
     second = run_experiment(
         "layer_scan",
         "smoke",
@@ -79,6 +81,9 @@ def test_resume_continues_an_unfinished_cell_from_its_checkpoint(tmp_path: Path)
     ]
     assert steps == sorted(steps) and steps[-1] == 4  # one history, continued, not restarted
     assert read_results(tmp_path).iloc[0]["steps"] == 4
+    # the cell's training time counts the steps of the first call as well
+    assert json.loads((run_dir / "run.json").read_text())["finished"]["resumed_seconds"] == kept
+    assert read_results(tmp_path).iloc[0]["train_seconds"] > kept > 0
     third = run_experiment(
         "layer_scan",
         "smoke",

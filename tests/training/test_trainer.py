@@ -77,6 +77,29 @@ def test_resume_continues_exactly(copy_dataset: Callable, tmp_path: Path) -> Non
         assert torch.equal(a[name], b[name]), name
     losses = lambda run: [(e["step"], e["loss"]) for e in _events(run) if e["type"] == "train"]  # noqa: E731
     assert losses(straight) == losses(resumed)
+    # the clock counts the checkpoint's steps too, not only the resumed process's
+    before = state["train_seconds"]
+    finished = json.loads((resumed / "run.json").read_text())["finished"]
+    assert before > 0 and finished["resumed_seconds"] == before
+    assert finished["seconds"] > before
+    later = [e["elapsed_s"] for e in _events(resumed) if e["type"] == "train" and e["step"] > 6]
+    assert later and min(later) > before
+    assert "resumed_seconds" not in json.loads((straight / "run.json").read_text())["finished"]
+
+
+def test_a_checkpoint_without_a_clock_resumes_from_zero(
+    copy_dataset: Callable, tmp_path: Path
+) -> None:
+    """Checkpoints written before the clock was saved still resume, exactly as before."""
+    data = copy_dataset(128, 16)
+    train(_config(data, tmp_path / "b", stop_after=6), progress=False)
+    path = latest_checkpoint(tmp_path / "b") / "state.pt"
+    state = torch.load(path, weights_only=True)
+    del state["train_seconds"]
+    torch.save(state, path)
+    resumed = train(_config(data, tmp_path / "b", resume=True), progress=False)
+    finished = json.loads((resumed / "run.json").read_text())["finished"]
+    assert finished["step"] == 12 and "resumed_seconds" not in finished
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(

@@ -306,7 +306,10 @@ def train_and_evaluate(task: CellTask) -> dict[str, float]:
     evaluate_run(
         run_dir, splits=list(task.cell.splits), limit=task.cell.eval_limit, progress=task.progress
     )
-    return {"train_seconds": trained - started, "eval_seconds": time.perf_counter() - trained}
+    # a resumed cell also counts the training its checkpoint holds (steps redone after a
+    # kill are counted once, in this call)
+    seconds = trained - started + float(finished.get("resumed_seconds", 0.0))
+    return {"train_seconds": seconds, "eval_seconds": time.perf_counter() - trained}
 
 
 def collect(task: CellTask) -> dict[str, Any]:

@@ -317,6 +317,10 @@ class _Session:
         self.checkpoint_every = config.checkpoint_every or self.eval_every or self.total
         self.step = 0
         self.tokens_seen = 0
+        # training seconds of the steps a resumed checkpoint holds: a resumed run's clock
+        # (``elapsed_s``, ``finished.seconds``) counts every kept step, not this process's
+        self.resumed_seconds = 0.0
+        self._clock_started = time.perf_counter()
         self.em_postfix: dict[str, str] = {}  # the latest periodic eval, on the progress bar
         self.meta = self._meta(info)
 
@@ -354,6 +358,7 @@ class _Session:
         return {
             "step": self.step,
             "tokens_seen": self.tokens_seen,
+            "train_seconds": self._elapsed(),
             "optimizer": self.optimizer.state_dict(),
             "schedule": {"total": self.total, "warmup": self.warmup, "lr": self._lr()},
             "sampler": self.sampler.state_dict(),
@@ -411,6 +416,7 @@ class _Session:
         self.sampler.load_state_dict(state["sampler"])
         self.step = int(state["step"])
         self.tokens_seen = int(state["tokens_seen"])
+        self.resumed_seconds = float(state.get("train_seconds", 0.0))  # absent before 2026-12-02
         random.setstate(state["rng"]["python"])
         torch.set_rng_state(state["rng"]["torch"].cpu())
         if self.device.type == "cuda" and "cuda" in state["rng"]:
@@ -479,7 +485,8 @@ class _Session:
         )
         model.train()
         loss_sum = torch.zeros((), device=self.device)
-        since, tokens, tick, started = 0, 0, time.perf_counter(), time.perf_counter()
+        since, tokens, tick = 0, 0, time.perf_counter()
+        self._clock_started = tick
         last_good = self.checkpoint
         while self.step < stop:
             index = next(batches)
@@ -521,7 +528,7 @@ class _Session:
                     "grad_norm": float(grad_norm),
                     "tokens_per_s": tokens / max(now - tick, 1e-9),
                     "tokens_seen": self.tokens_seen,
-                    "elapsed_s": now - started,
+                    "elapsed_s": self._elapsed(now),
                 }
                 log.log(event)
                 bar.set_postfix(
@@ -543,9 +550,16 @@ class _Session:
             self.meta["finished"] = {
                 "step": self.step,
                 "complete": self.step >= self.total,
-                "seconds": time.perf_counter() - started,
+                "seconds": self._elapsed(),
             }
+            if self.resumed_seconds:
+                self.meta["finished"]["resumed_seconds"] = self.resumed_seconds
             run_files.write_run(self.out, self.meta)
+
+    def _elapsed(self, now: float | None = None) -> float:
+        """Training seconds of every step so far, those before a resume included."""
+        clock = time.perf_counter() if now is None else now
+        return self.resumed_seconds + clock - self._clock_started
 
     def _reduce(
         self, loss_sum: torch.Tensor, count: int, tokens: int, last_good: Path | None
