@@ -157,7 +157,10 @@ class _ShortConvFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
         k, length = weight.shape[1], x.shape[1]
-        taps = weight.t()  # (k, C): row k - 1 - s multiplies the input s steps back
+        # (k, C): row k - 1 - s multiplies the input s steps back. Contiguous: a tap row
+        # of stride k kept every broadcast product below off torch's vectorised loops
+        # (tiny Hyena's whole step 7% slower; docs/performance.md, "Models")
+        taps = weight.t().contiguous()
         y = torch.addcmul(bias, x, taps[k - 1])
         for shift in range(min(k, length) - 1, 0, -1):  # oldest first, as Conv1d sums
             y[:, shift:].addcmul_(x[:, :-shift], taps[k - 1 - shift])
@@ -169,7 +172,7 @@ class _ShortConvFunction(torch.autograd.Function):
     def backward(ctx: Any, dy: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         x, weight = ctx.saved_tensors
         k, length = weight.shape[1], x.shape[1]
-        taps = weight.t()
+        taps = weight.t().contiguous()
         dx = dy * taps[k - 1]
         dtaps = [dy.new_zeros(weight.shape[0]) for _ in range(k)]
         dtaps[k - 1] = (dy * x).sum((0, 1))
@@ -214,4 +217,4 @@ class ShortCausalConv(nn.Module):
         """One new input (B, C) and the window (B, k-1, C) -> the newest output (B, C),
         the next window."""
         full = torch.cat([window, x_t.unsqueeze(1)], dim=1)  # oldest .. newest
-        return (full * self.weight.t()).sum(1) + self.bias, full[:, 1:]
+        return (full * self.weight.t().contiguous()).sum(1) + self.bias, full[:, 1:]
