@@ -121,3 +121,24 @@ def test_normal_form_rebuilds_the_same_layers(items: list[tuple[str, int | None,
     again = parse_spec(config.spec, scale="smoke", vocab_size=50, max_seq_len=32)
     assert again.spec == config.spec and again.layers == config.layers
     assert len(config.layers) == sum(n for _, _, n in items)
+
+
+@pytest.mark.parametrize(
+    ("spec", "kwargs", "message"),
+    [
+        ("hyena", {"short_kernel": 0}, "short_kernel must be a positive integer, got 0"),
+        ("hyena", {"filter_order": -1}, "filter_order must be a positive integer, got -1"),
+        ("hyena", {"filter_emb_dim": 4}, "filter_emb_dim must be an odd integer >= 3"),
+        ("hyena", {"filter_emb_dim": True}, "filter_emb_dim must be an odd integer >= 3"),
+        ("hyena", {"filter_frequency": "x"}, "filter_frequency must be a finite number"),
+        ("hyena", {"filter_frequency": float("inf")}, "filter_frequency must be a finite"),
+        ("mamba@16", {"dt_min": "x"}, r"need numbers 0 < dt_min <= dt_max, got dt_min='x'"),
+        ("h3@16", {"dt_min": 0.5, "dt_max": 0.1}, "need numbers 0 < dt_min <= dt_max"),
+    ],
+)
+def test_mixer_kwargs_of_the_wrong_kind_are_spec_errors(spec, kwargs, message) -> None:
+    """Knobs come from JSON and YAML: a bad one names itself, it is not a TypeError or
+    a ValueError from deep inside a constructor."""
+    name = spec.split("@")[0]
+    with pytest.raises(SpecError, match=message):
+        build_model(spec, scale="smoke", vocab_size=16, mixer_kwargs={name: kwargs})

@@ -112,3 +112,24 @@ class Mixer(nn.Module):
         """The output for one new position (B, D) and the updated state."""
         history = state.append(u_t)
         return self(history.values)[:, -1], history
+
+
+# -- checks shared by the mixers' config_problem: kwargs come from JSON and YAML, so a
+# string or a bool where a number belongs must be an error line, not a TypeError later
+
+
+def is_int(value: object) -> bool:
+    """An integer, and not a bool (``True`` is an ``int`` to Python, not to a user)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_real(value: object) -> bool:
+    """A real number (int or float), not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def dt_range_problem(dt_min: object, dt_max: object) -> str | None:
+    """The problem with an SSM's step-size range, if any: numbers with 0 < min <= max."""
+    if not (is_real(dt_min) and is_real(dt_max) and 0 < dt_min <= dt_max):  # type: ignore[operator]
+        return f"need numbers 0 < dt_min <= dt_max, got dt_min={dt_min!r}, dt_max={dt_max!r}"
+    return None

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from lolameme.models.mixers.base import Mixer
+from lolameme.models.mixers.base import Mixer, dt_range_problem
 from lolameme.models.ops import ShortCausalConv, fft_causal_conv
 from lolameme.models.ssm import DiagonalSSM
 
@@ -75,8 +75,8 @@ class H3(Mixer):
             return f"d_state must be an even integer >= 2 (complex pairs), got {d_state}"
         if not isinstance(shift, int) or shift < 1:
             return f"shift_size must be a positive integer, got {shift}"
-        if not 0 < dt_min <= dt_max:
-            return f"need 0 < dt_min <= dt_max, got dt_min={dt_min}, dt_max={dt_max}"
+        if problem := dt_range_problem(dt_min, dt_max):
+            return problem
         return None
 
     def _run(self, u: Tensor) -> tuple[Tensor, Tensor, Tensor]:

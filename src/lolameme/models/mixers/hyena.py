@@ -14,13 +14,16 @@ blocks of ``in_proj`` and the short filter swapped. A test pins the order down.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from lolameme.models.filters import ImplicitFilter
-from lolameme.models.mixers.base import Mixer
+from lolameme.models.mixers.base import Mixer, is_int, is_real
 from lolameme.models.ops import (
     History,
     ShortCausalConv,
@@ -64,6 +67,20 @@ class Hyena(Mixer):
         # per-channel skip of the long convolution ("bias" in safari), N(0, 1) as there
         self.D = nn.Parameter(torch.randn(d_model))
         self.out_proj = nn.Linear(d_model, d_model)
+
+    @classmethod
+    def config_problem(cls, d_model: int, kwargs: Mapping[str, Any]) -> str | None:
+        emb_dim = kwargs.get("filter_emb_dim", 33)
+        if not is_int(emb_dim) or emb_dim < 3 or emb_dim % 2 == 0:
+            return f"filter_emb_dim must be an odd integer >= 3 (time, sin, cos), got {emb_dim!r}"
+        for key in ("filter_order", "short_kernel"):
+            value = kwargs.get(key, 1)
+            if not is_int(value) or value < 1:
+                return f"{key} must be a positive integer, got {value!r}"
+        frequency = kwargs.get("filter_frequency", 14.0)
+        if not is_real(frequency) or not math.isfinite(frequency):
+            return f"filter_frequency must be a finite number, got {frequency!r}"
+        return None
 
     def project(self, u: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """(B, L, D) -> x1, x2, v, each (B, L, D): in-projection and short convolution."""

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lolameme.models.mixers.base import Mixer
+from lolameme.models.mixers.base import Mixer, dt_range_problem
 from lolameme.models.ops import ShortCausalConv
 from lolameme.models.scan import linear_scan
 
@@ -108,8 +108,8 @@ class Mamba(Mixer):
         if rank is not None and (not isinstance(rank, int) or rank < 1):
             return f"dt_rank must be a positive integer or null (auto), got {rank}"
         dt_min, dt_max = kwargs.get("dt_min", 1e-3), kwargs.get("dt_max", 1e-1)
-        if not 0 < dt_min <= dt_max:
-            return f"need 0 < dt_min <= dt_max, got dt_min={dt_min}, dt_max={dt_max}"
+        if problem := dt_range_problem(dt_min, dt_max):
+            return problem
         return None
 
     # --- the pieces ------------------------------------------------------------------
