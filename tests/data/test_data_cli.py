@@ -102,6 +102,17 @@ def test_show_refuses_a_negative_count(capsys, made: Path) -> None:
     assert code == 2 and out == "" and "'-n'" in err
 
 
+def test_show_with_more_items_than_the_split_prints_the_split(capsys, made: Path) -> None:
+    huge = str(10**20)  # past a 64-bit batch size: the count is a bound, not a batch
+    code, out, err = run(
+        capsys, "data", "show", str(made), "--split", "test_with_global", "-n", huge
+    )
+    rows = out.strip().splitlines()
+    from lolameme.data.store import open_dataset
+
+    assert code == 0 and err == "" and len(rows) == open_dataset(made).rows("test_with_global")
+
+
 def test_token_items_show_each_target_under_its_input() -> None:
     from lolameme.data.cli import format_token_item
 

@@ -91,6 +91,7 @@ def test_program_errors_are_one_line(argv, stdin, fragment, capsys, monkeypatch)
         ('{"aB": true}', "value of 'aB' must be an integer, got True"),
         ('{"Ab": 3}', "invalid name 'Ab'"),
         ('{"aB": 3, "a_b": 4}', "'a_b' repeats the variable 'aB' with another value"),
+        ('{"aB": ' + "9" * 5000 + "}", "holds an integer of more than 4300 digits"),
     ],
 )
 def test_bad_globals_files(content, fragment, tmp_path: Path, capsys, monkeypatch) -> None:
@@ -142,6 +143,12 @@ def test_a_long_program_text_is_not_taken_for_a_file(capsys, monkeypatch) -> Non
     code, out, err = run_cli(["exec", "a" * 5000], capsys, monkeypatch)
     assert_one_error_line(code, out, err, "error: position 5000: expected '='")
     assert "--file" not in err
+
+
+def test_max_bits_past_its_range_is_a_usage_error(capsys, monkeypatch) -> None:
+    argv = ["exec", "--max-bits", "99999999999999999999999", "a = 2;print(a)"]
+    code, out, err = run_cli(argv, capsys, monkeypatch)
+    assert code == 2 and out == "" and "--max-bits" in err and "Traceback" not in err
 
 
 def test_usage_error_has_no_traceback(capsys, monkeypatch) -> None:

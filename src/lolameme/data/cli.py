@@ -80,7 +80,7 @@ def show_cmd(
     info = open_dataset(path)
     info.rows(split)  # a clear error for an unknown split
     shown = 0
-    for frame in iter_split(info, split, batch_size=max(1, n)):
+    for frame in iter_split(info, split, batch_size=min(n, 10_000)):  # n may exceed any split
         for row in frame.to_dict("records"):
             if shown >= n:
                 return

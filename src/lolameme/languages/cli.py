@@ -37,6 +37,9 @@ class TargetDialect(str, enum.Enum):
     meme = "meme"
 
 
+# the bounds 2**max_bits are built eagerly: 2**24 bits (5 million digits, 2 MB each) is
+# far past any program worth running and still cheap to build
+MAX_BITS_OPTION = 1 << 24
 _PROGRAM_HELP = "Program text; '-' or nothing reads it from stdin (or use --file)."
 _FILE_HELP = "Read the program from this file instead of the argument."
 
@@ -94,6 +97,11 @@ def load_globals(path: Path) -> dict[str, int]:
             f"globals file {str(path)!r} is not valid JSON: {exc.msg} "
             f"(line {exc.lineno}, column {exc.colno})"
         ) from None
+    except ValueError:  # an integer past Python's str -> int digit limit
+        raise GlobalsFileError(
+            f"globals file {str(path)!r} holds an integer of more than "
+            f"{sys.get_int_max_str_digits()} digits (a program's numbers have the same limit)"
+        ) from None
     if not isinstance(raw, dict):
         raise GlobalsFileError(
             f"globals file {str(path)!r} must hold a JSON object {{name: int}}, "
@@ -134,6 +142,7 @@ def exec_command(
         MAX_VALUE_BITS,
         "--max-bits",
         min=1,
+        max=MAX_BITS_OPTION,
         help="Largest value a statement may assign, in bits (65536 bits = 19,728 digits).",
     ),
 ) -> None:
