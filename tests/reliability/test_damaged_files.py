@@ -101,6 +101,43 @@ def test_damaged_data_set_files(
             shutil.rmtree(data.parent / "run", ignore_errors=True)
 
 
+def _edit_split(manifest: dict, key: str, value: object) -> None:
+    manifest["splits"]["train"][key] = value
+
+
+MANIFEST_EDITS = {
+    # a hand edit of one field -> the words the error must contain
+    "rows null": (lambda m: _edit_split(m, "rows", None), "'rows' must be a count"),
+    "rows text": (lambda m: _edit_split(m, "rows", "many"), "'rows' must be a count"),
+    "files of ints": (lambda m: _edit_split(m, "files", [1]), "'files' must list file names"),
+    "file outside": (
+        lambda m: _edit_split(m, "files", ["../elsewhere.parquet"]),
+        "'files' must list file names inside",
+    ),
+    "split_order int": (lambda m: m.update(split_order=5), "'split_order' must list"),
+    "sha256 text": (lambda m: m.update(sha256="abc"), "'sha256' must map"),
+    "locals int": (lambda m: m.update(locals=5), "'locals' must be a list"),
+    "task int": (lambda m: m.update(task=3), "'task' must be a string"),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(MANIFEST_EDITS))
+def test_manifest_fields_of_the_wrong_type(
+    capsys, generated: Path, trained: Path, copy_of: Callable[[Path], Path], edit: str
+) -> None:
+    """Well-formed JSON, one field of the wrong type: every reader says which field."""
+    change, words = MANIFEST_EDITS[edit]
+    for command in DATA_FILES["manifest.json"]:
+        data = copy_of(generated)
+        manifest = json.loads((data / "manifest.json").read_text())
+        change(manifest)
+        (data / "manifest.json").write_text(json.dumps(manifest))
+        code, _, err = cli(capsys, *_data_command(command, data, data.parent, trained))
+        assert_one_error(code, err, "manifest.json", words)
+        shutil.rmtree(data)
+        shutil.rmtree(data.parent / "run", ignore_errors=True)
+
+
 def test_verify_names_a_replaced_shard(capsys, generated: Path, copy_of: Callable) -> None:
     """A shard replaced by another valid one (100 rows for 300) reads fine: only the
     manifest's sha256 and row count reveal it."""

@@ -164,20 +164,59 @@ def open_dataset(path: str | Path) -> DatasetInfo:
     manifest = _read_json(path / MANIFEST)
     if not isinstance(manifest, dict):
         raise DataError(f"{path / MANIFEST}: damaged, not a JSON object")
-    for key in ("task", "format", "splits"):
-        if key not in manifest:
-            raise DataError(f"{path / MANIFEST}: missing key '{key}'")
-    if not isinstance(manifest["splits"], dict) or not all(
-        isinstance(v, dict) and isinstance(v.get("files"), list) and "rows" in v
-        for v in manifest["splits"].values()
-    ):
-        raise DataError(f"{path / MANIFEST}: damaged 'splits' (each needs 'rows' and 'files')")
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise DataError(f"{path / MANIFEST}: {problem}")
     info = DatasetInfo(path=path, manifest=manifest)
     for split in info.splits:
         for file in info.files(split):
             if not file.exists():
                 raise DataError(f"{path}: split '{split}' is missing its shard {file.name}")
     return info
+
+
+def _manifest_problem(manifest: dict[str, Any]) -> str | None:
+    """What makes a manifest unusable, if anything: every field the readers use, checked
+    for its type once here, so a hand-edited or damaged manifest is one error line."""
+    for key in ("task", "format", "splits"):
+        if key not in manifest:
+            return f"missing key '{key}'"
+    for key in ("task", "format"):
+        if not isinstance(manifest[key], str):
+            return f"'{key}' must be a string, got {manifest[key]!r}"
+    splits = manifest["splits"]
+    if not isinstance(splits, dict) or not splits:
+        return "damaged 'splits' (an object of splits, each with 'rows' and 'files')"
+    for name, split in splits.items():
+        if not isinstance(split, dict) or "rows" not in split or "files" not in split:
+            return f"damaged split '{name}' (each needs 'rows' and 'files')"
+        rows, files = split["rows"], split["files"]
+        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+            return f"split '{name}': 'rows' must be a count, got {rows!r}"
+        if not isinstance(files, list) or not all(_is_member_name(f) for f in files):
+            return f"split '{name}': 'files' must list file names inside the data set"
+    order = manifest.get("split_order")
+    if order is not None and (
+        not isinstance(order, list) or sorted(map(str, order)) != sorted(splits)
+    ):
+        return "'split_order' must list the splits of 'splits'"
+    checksums = manifest.get("sha256", {})
+    if not isinstance(checksums, dict) or not all(
+        _is_member_name(k) and isinstance(v, str) and len(v) == 64 for k, v in checksums.items()
+    ):
+        return "'sha256' must map file names inside the data set to 64-digit hex digests"
+    pool = manifest.get("locals", [])
+    if not isinstance(pool, list) or not all(isinstance(n, str) for n in pool):
+        return "'locals' must be a list of names"
+    return None
+
+
+def _is_member_name(name: object) -> bool:
+    """A relative path that stays inside the data set directory."""
+    if not isinstance(name, str) or not name:
+        return False
+    parts = Path(name).parts
+    return not Path(name).is_absolute() and ".." not in parts
 
 
 def load_split(
