@@ -29,7 +29,7 @@ from typing import Any
 from lolameme._io import atomic_write_json, atomic_write_text
 from lolameme.data.store import MANIFEST
 from lolameme.errors import ConfigError, format_validation_error
-from lolameme.experiments.grid import Cell, DataRequest
+from lolameme.experiments.grid import Cell, DataRequest, check_train_settings
 from lolameme.reporting.results import read_eval
 from lolameme.runs.layout import (
     CELLS_DIR,
@@ -195,13 +195,15 @@ def train_config(task: CellTask, *, resume: bool = True) -> Any:
         ) from None
 
 
-def check_cells(cells: list[Cell], out: Path) -> None:
+def check_cells(cells: list[Cell], out: Path, *, device: str = "auto") -> None:
     """Fail before any data is generated if a cell's model spec, model scale or training
     settings are invalid (the errors name the valid presets, scales and fields)."""
     from lolameme.models import parse_spec
 
     checked: set[str] = set()
     for cell in cells:
+        # before the model layer sees mixer_kwargs, and before TrainConfig gets a key twice
+        check_train_settings(cell.train, f"training settings of {cell.experiment}")
         mixer_kwargs = cell.train.get("mixer_kwargs")
         key = json.dumps([cell.model_spec, cell.model_scale, mixer_kwargs], sort_keys=True)
         if key not in checked:
@@ -218,7 +220,7 @@ def check_cells(cells: list[Cell], out: Path) -> None:
         key = json.dumps(cell.train, sort_keys=True, default=str)
         if key not in seen:
             seen.add(key)
-            train_config(CellTask(cell=cell, out=out, data_dir=out))
+            train_config(CellTask(cell=cell, out=out, data_dir=out, device=device))
 
 
 # -- one cell ------------------------------------------------------------------------------

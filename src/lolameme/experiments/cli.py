@@ -93,10 +93,11 @@ def show_command(
 ) -> None:
     """Print an experiment's resolved settings at one scale and its cells."""
     from lolameme.experiments.grid import Selection, parse_only
-    from lolameme.experiments.runner import plan, resolved_spec
+    from lolameme.experiments.runner import check_plan, plan, resolved_spec
 
     selection = Selection(only=parse_only(only), sets=sets)
     scaled, cells = plan(name, scale, selection)
+    check_plan(scaled, cells, selection)  # what 'run' would refuse, 'show' refuses too
     spec = scaled.spec
     resolved = resolved_spec(scaled, selection.overrides)
     resolved["cells"] = [c.cell_id for c in cells]

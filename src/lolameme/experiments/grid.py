@@ -44,6 +44,20 @@ NOT_IN_FINGERPRINT = (
     "wandb_group",
     "wandb_entity",
 )
+# TrainConfig fields the runner fills in for every cell, and the option that sets each:
+# a ``train.KEY`` of these (in a spec or a --set) would be given twice.
+RUNNER_TRAIN_KEYS = {
+    "data": "data.KEY=VALUE (--set) or the spec's data",
+    "model": "--models",
+    "scale": "--set model_scale=NAME",
+    "out": "--out",
+    "seed": "--seeds",
+    "threads": "--workers",
+    "device": "--device",
+    "resume": "a rerun (cells resume by themselves)",
+}
+# The seeds every layer accepts (numpy's generators take 0 .. 2**32 - 1).
+MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -144,6 +158,8 @@ def parse_sets(items: Sequence[str]) -> dict[str, Any]:
                 "eval (e.g. train.steps=400, data.GLOBALVAR_COUNT=30), or model_scale=/seeds="
             )
         value = _value(text)
+        if section == "train":
+            check_train_settings({key: value}, f"--set {name.strip()}")
         if section == "data" and key not in ("preset", "seed"):
             out.setdefault("data", {}).setdefault("overrides", {})[key] = value
         elif section in ("data", "train", "eval"):
@@ -151,6 +167,33 @@ def parse_sets(items: Sequence[str]) -> dict[str, Any]:
         else:
             out[section] = value
     return out
+
+
+def check_train_settings(train: Mapping[str, Any], where: str) -> None:
+    """Refuse training settings the runner sets itself, and a ``mixer_kwargs`` that is not
+    ``{mixer: {name: value}}`` (the model layer would fail on it deep inside a cell)."""
+    for key in train:
+        if key in RUNNER_TRAIN_KEYS:
+            raise ConfigError(
+                f"{where}: train.{key} is set by 'experiment run' for every cell; "
+                f"use {RUNNER_TRAIN_KEYS[key]} instead"
+            )
+    kwargs = train.get("mixer_kwargs")
+    if kwargs is not None and not (
+        isinstance(kwargs, Mapping)
+        and all(isinstance(k, str) and isinstance(v, Mapping) for k, v in kwargs.items())
+    ):
+        raise ConfigError(
+            f"{where}: train.mixer_kwargs must map mixer names to keyword mappings, "
+            f"e.g. {{hyena: {{filter_order: 32}}}}, not {kwargs!r}"
+        )
+
+
+def check_seeds(seeds: Sequence[Any], where: str) -> None:
+    """Every seed an integer in 0 .. 2**32 - 1 (what the data and training seeds accept)."""
+    for seed in seeds:
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise ConfigError(f"{where}: seed {seed!r} is out of range (0 to {MAX_SEED})")
 
 
 def _value(text: str) -> Any:

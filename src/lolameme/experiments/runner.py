@@ -19,10 +19,11 @@ from typing import Any
 
 from lolameme._io import atomic_write_bytes, atomic_write_json, check_output_dir
 from lolameme.data.store import MANIFEST
-from lolameme.errors import ConfigError
+from lolameme.errors import ConfigError, OutputError
 from lolameme.experiments.cell import (
     CellTask,
     check_cells,
+    data_config,
     data_dir_for,
     majority_baselines,
     prepare_data,
@@ -30,18 +31,27 @@ from lolameme.experiments.cell import (
     run_cell,
 )
 from lolameme.experiments.engines import make_engine, threads_per_worker
-from lolameme.experiments.grid import Cell, Selection, expand, with_sets
+from lolameme.experiments.grid import Cell, Selection, check_seeds, expand, with_sets
 from lolameme.experiments.spec import ScaledSpec
 from lolameme.experiments.spec_loader import load_spec
 from lolameme.experiments.store import ResultsStore
 from lolameme.runs.layout import (
     INCOMPLETE,
     INVOCATIONS_FILE,
+    LOCK_FILE,
     OK,
+    RESULTS_FILE,
+    RESULTS_REQUIRED,
     RUNS_DIR,
-    is_experiment_dir,
+    SPECS_DIR,
     spec_file,
 )
+
+# The values of ``TrainConfig.device`` (checked before anything is written; a test keeps
+# this list equal to the field's).
+DEVICES = ("auto", "cpu", "cuda")
+# Keys every resolved spec in ``DIR/specs`` has (see :func:`resolved_spec`).
+RESOLVED_SPEC_KEYS = ("name", "scale", "scale_settings", "models", "splits")
 
 
 @dataclass
@@ -73,6 +83,61 @@ def plan(
     cells it selects; no side effects."""
     scaled = with_sets(load_spec(name).at(scale), selection.overrides)
     return scaled, expand(scaled, selection)
+
+
+def check_plan(
+    scaled: ScaledSpec,
+    cells: list[Cell],
+    selection: Selection = Selection(),
+    *,
+    device: str = "auto",
+    models: bool = True,
+    out: Path | None = None,
+) -> None:
+    """Everything about a plan that can be checked without running it: the device, the
+    seeds, each data set's task, preset and overrides, and (``models``) each cell's model
+    and training settings. ``show`` and ``run`` share it, so both reject the same input;
+    ``run`` calls it before it creates or writes ``--out``."""
+    if device not in DEVICES:
+        raise ConfigError(f"--device must be one of {', '.join(DEVICES)}, not '{device}'")
+    check_seeds(selection.seeds, "--seeds")
+    where = f"experiment '{scaled.spec.name}' at scale '{scaled.scale}'"
+    check_seeds(scaled.seeds, f"seeds of {where}")
+    check_seeds([scaled.settings.data.seed], f"data.seed of {where}")
+    requests = {cell.data.key(): cell.data for cell in cells}
+    for request in requests.values():
+        data_config(request)  # unknown task, preset or data key: a ConfigError naming it
+    if models:
+        check_cells(cells, out or Path("experiment-output"), device=device)
+
+
+def is_experiment_output(path: str | Path) -> bool:
+    """Whether ``path`` was written by ``experiment run`` (so a run may fill it in place).
+
+    The runner's lock file, a resolved spec in ``specs/`` or a ``results.parquet`` with
+    the results columns tells; a bare ``specs/`` or ``cells/`` folder of the user's does
+    not. Directories copied without hidden files (``docs/results/*``) keep their specs.
+    """
+    path = Path(path)
+    if (path / LOCK_FILE).is_file():
+        return True
+    for spec in sorted((path / SPECS_DIR).glob("*--*.json")):
+        try:
+            data = json.loads(spec.read_text())
+        except (OSError, ValueError):  # UnicodeDecodeError is a ValueError
+            continue
+        if isinstance(data, dict) and all(key in data for key in RESOLVED_SPEC_KEYS):
+            return True
+    results = path / RESULTS_FILE
+    if results.is_file():
+        try:
+            import pyarrow.parquet as pq
+
+            names = pq.read_schema(results).names
+        except Exception:  # damaged or not Parquet: not evidence of ours
+            return False
+        return all(column in names for column in RESULTS_REQUIRED)
+    return False
 
 
 def resolved_spec(scaled: ScaledSpec, sets: dict[str, Any]) -> dict[str, Any]:
@@ -125,29 +190,39 @@ def run_experiment(
     spec = scaled.spec
     runner = cell_fn or run_cell
     pool = make_engine(engine, workers)
-    if cell_fn is None:
-        check_cells(cells, out)
+    # Every check before --out is touched: a bad config leaves no trace.
+    check_plan(scaled, cells, selection, device=device, models=cell_fn is None, out=out)
     summary = InvocationSummary(spec.name, scale, out, cells=len(cells))
     # Into a new, empty or earlier experiment directory only; the lock file marks it ours.
-    check_output_dir(out, is_ours=is_experiment_dir, what="experiment output", replace=False)
-    store = ResultsStore(out)
-    with store.locked():
-        pass
-    _check_stale(store, cells, replace=replace)
-    if not selection.tag:
-        resolved = resolved_spec(scaled, selection.overrides)
-        atomic_write_json(spec_file(out, spec.name, scale), resolved)
-    store.reconcile(cells)
-    todo = _with_lost_first_stages(cells, [c for c in cells if not store.is_done(c)], out)
-    summary.skipped = len(cells) - len(todo)
-    tasks = _build_tasks(
-        todo,
-        out,
-        threads=threads_per_worker(workers) if engine == "local" else None,
-        device=device,
-        progress=progress,
-        verbose=verbose and workers == 1,
-    )
+    check_output_dir(out, is_ours=is_experiment_output, what="experiment output", replace=False)
+    if (out / RESULTS_FILE).exists() and not (out / RESULTS_FILE).is_file():
+        raise OutputError(f"{out / RESULTS_FILE} exists and is not a file; move it away")
+    created = _first_missing(out)
+    try:
+        store = ResultsStore(out)
+        with store.locked():
+            pass
+        _check_stale(store, cells, replace=replace)
+        if not selection.tag:
+            resolved = resolved_spec(scaled, selection.overrides)
+            atomic_write_json(spec_file(out, spec.name, scale), resolved)
+        store.reconcile(cells)
+        todo = _with_lost_first_stages(cells, [c for c in cells if not store.is_done(c)], out)
+        summary.skipped = len(cells) - len(todo)
+        tasks = _build_tasks(
+            todo,
+            out,
+            threads=threads_per_worker(workers) if engine == "local" else None,
+            device=device,
+            progress=progress,
+            verbose=verbose and workers == 1,
+        )
+    except Exception:
+        # no cell ran: a directory this call created goes again (an interrupt keeps it,
+        # with the data sets generated so far, for the rerun)
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+        raise
     bar = _bar(len(tasks), spec.name, progress)
     try:
         for wave in stages(tasks):
@@ -169,6 +244,14 @@ def run_experiment(
                 out, summary, command=command, tag=selection.tag, sets=list(selection.sets)
             )
     return summary
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The topmost of ``path`` and its parents that does not exist yet (None: it exists)."""
+    missing = None
+    while not path.exists():
+        missing, path = path, path.parent
+    return missing
 
 
 def _build_tasks(

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from lolameme.runs.layout import BASE_COLUMNS
+from lolameme.runs.layout import BASE_COLUMNS, RUN_METRICS, SPLIT_METRICS
 
 # The sizes an experiment spec may define (not the model scales of lolameme.models).
 EXPERIMENT_SCALES = ("smoke", "tiny", "small", "paper")
@@ -413,6 +413,12 @@ class ExperimentSpec(_Strict):
                 raise ValueError(
                     f"{what}: split '{split}' is not evaluated (splits: {self.splits})"
                 )
+        for what, metric in self._metric_uses():
+            if metric not in SPLIT_METRICS + RUN_METRICS:
+                raise ValueError(
+                    f"{what}: unknown metric '{metric}' (valid: "
+                    f"{', '.join(SPLIT_METRICS + RUN_METRICS)})"
+                )
         self._check_placeholders()
         used = {name for model in self.models for name in model_mixers(model)}
         unused = sorted(set(self.mixer_kwargs) - used)
@@ -486,6 +492,18 @@ class ExperimentSpec(_Strict):
         out += [("breakdown", s) for s in self.breakdown.splits or []]
         if self.select_best:
             out.append(("select_best", self.select_best.split))
+        return out
+
+    def _metric_uses(self) -> list[tuple[str, str]]:
+        out = [(f"table {t.id}, column {c.id}", c.metric) for t in self.tables for c in t.columns]
+        out += [(f"figure {f.id}", p.metric) for f in self.figures for p in f.panels]
+        for v in self.verdicts:
+            if isinstance(v, (BeatsVerdict, GapVerdict)):
+                out.append((f"verdict {v.id}", v.metric))
+            else:
+                out += [(f"verdict {v.id}", v.before.metric), (f"verdict {v.id}", v.after.metric)]
+        if self.select_best:
+            out.append(("select_best", self.select_best.metric))
         return out
 
     def _model_uses(self) -> list[tuple[str, list[str]]]:

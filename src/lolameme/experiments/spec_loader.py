@@ -57,12 +57,24 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        raise ConfigError(f"{path}: not valid YAML ({_yaml_problem(exc)})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a spec must be a mapping")
     return data
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """A YAML error in one line: what is wrong, at which line and column (1-based)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None)
+    text = " ".join(str(problem or exc).split())
+    if mark is None:
+        return text
+    return f"line {mark.line + 1}, column {mark.column + 1}: {text}"
 
 
 def _raw(path: Path, seen: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -70,12 +82,15 @@ def _raw(path: Path, seen: tuple[str, ...] = ()) -> dict[str, Any]:
     parent = data.pop("extends", None)
     if parent is None:
         return data
+    if not isinstance(parent, str):
+        raise ConfigError(f"{path}: 'extends' must be the name or path of a spec")
     if parent in seen:
         raise ConfigError(f"{path}: 'extends' loops through {' -> '.join((*seen, parent))}")
     merged = deep_merge(_raw(_resolve_path(parent), (*seen, parent)), data)
     # ``scale: null`` in the child opts out of that scale (see spec_from_mapping), where a
     # plain merge would only delete the parent's entry and so give the scale the defaults.
-    for scale, settings in (data.get("scales") or {}).items():
+    scales = data.get("scales")
+    for scale, settings in (scales if isinstance(scales, dict) else {}).items():
         if settings is None:
             merged.setdefault("scales", {})[scale] = None
     return merged
@@ -106,7 +121,10 @@ def scale_defaults(task: str) -> dict[str, Any]:
 
 def _axes_cover(data: dict[str, Any], scale: str) -> bool:
     """Whether every axis of a raw spec has values (or points) at ``scale``."""
-    for axis in data.get("axes") or []:
+    axes = data.get("axes")
+    for axis in axes if isinstance(axes, list) else []:  # other shapes: the schema says why
+        if not isinstance(axis, dict):
+            continue
         for form in (axis.get("values"), axis.get("points")):
             if isinstance(form, dict) and scale not in form:
                 return False
@@ -120,6 +138,8 @@ def spec_from_mapping(data: dict[str, Any], *, source: str = "spec") -> Experime
     defaults = scale_defaults(str(data.get("task", "lolameme")))
     data = copy.deepcopy(data)
     scales = data.get("scales") or {}
+    if not isinstance(scales, dict):
+        raise ConfigError(f"invalid experiment spec {source}: field 'scales': must be a mapping")
     # A scale the spec leaves out gets the defaults; ``scale: null`` opts out of it. An
     # optional scale is also left out where an axis gives its values per scale without
     # it: there is no sweep to run (a spec opts in by naming the scale in that axis).

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lolameme._io import atomic_path
+from lolameme.errors import OutputError
 from lolameme.experiments.cell import is_finished, read_record
 from lolameme.experiments.grid import Cell
 from lolameme.reporting.results import read_results_file
@@ -74,8 +75,13 @@ class ResultsStore:
                 old = old[~old["cell_id"].isin(new["cell_id"])]
             frame = pd.concat([old, new], ignore_index=True) if len(old) else new
             frame = _tidy(frame)
-            with atomic_path(path) as tmp:
-                frame.to_parquet(tmp, index=False)
+            try:
+                with atomic_path(path) as tmp:
+                    frame.to_parquet(tmp, index=False)
+            except OSError as exc:  # its message would name the temporary file
+                raise OutputError(
+                    f"cannot write {path}: {exc.strerror or type(exc).__name__}"
+                ) from None
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:

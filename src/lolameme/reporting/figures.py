@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lolameme._io import atomic_path
+from lolameme.errors import OutputError
 from lolameme.reporting.aggregate import (
     display_name,
     in_grid,
@@ -129,9 +130,13 @@ def plot_figure(figure: dict[str, Any], series: dict[str, Any], path: Path) -> P
     # wrapped to the figure's width: a one-panel figure is narrower than most titles
     fig.suptitle(textwrap.fill(figure["title"], width=48 * len(panels)), fontsize=11)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+    except OSError as exc:  # its own message would name the temporary file
+        raise OutputError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from None
+    finally:
+        plt.close(fig)
     return path
 
 

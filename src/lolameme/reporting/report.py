@@ -43,10 +43,15 @@ from lolameme.reporting.figures import (
     series_markdown,
 )
 from lolameme.reporting.recall import recall_json, recall_markdown, recall_table
-from lolameme.reporting.results import read_invocations, read_results, read_specs
+from lolameme.reporting.results import (
+    check_metric_columns,
+    read_invocations,
+    read_results,
+    read_specs,
+)
 from lolameme.reporting.tables import build_table, strip_private, table_markdown
 from lolameme.reporting.verdicts import compute_verdicts
-from lolameme.runs.layout import OK
+from lolameme.runs.layout import OK, RESULTS_FILE
 
 REPORT_MD = "report.md"
 REPORT_JSON = "report.json"
@@ -396,6 +401,11 @@ def write_report(out: str | Path, tag: str | None = None) -> Path:
     if "tag" not in frame.columns:
         frame["tag"] = ""
     specs = sorted(read_specs(out).values(), key=_paper_order)
+    splits = list(dict.fromkeys(s for spec in specs for s in spec.get("splits") or []))
+    check_metric_columns(frame, out / RESULTS_FILE, splits)
+    for name in (REPORT_JSON, REPORT_MD):  # before any work: its error would name a temp file
+        if (out / name).exists() and not (out / name).is_file():
+            raise OutputError(f"cannot write {out / name}: it exists and is not a file")
     metrics = list(dict.fromkeys(m for spec in specs for m in _metrics(spec)))
     md = [
         "# LOLAMEME experiment report",
@@ -423,7 +433,15 @@ def write_report(out: str | Path, tag: str | None = None) -> Path:
     for block in (calibration, invocations_section(invocations), failures_section(frame)):
         if block:
             md += ["", block]
-    atomic_write_json(out / REPORT_JSON, report)
     path = out / REPORT_MD
-    atomic_write_text(path, "\n".join(md) + "\n")
+    for target, write in (
+        (out / REPORT_JSON, lambda: atomic_write_json(out / REPORT_JSON, report)),
+        (path, lambda: atomic_write_text(path, "\n".join(md) + "\n")),
+    ):
+        try:
+            write()
+        except OSError as exc:  # its own message would name the temporary file
+            raise OutputError(
+                f"cannot write {target}: {exc.strerror or type(exc).__name__}"
+            ) from None
     return path

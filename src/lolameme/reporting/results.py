@@ -18,7 +18,10 @@ from lolameme.runs.layout import (
     INVOCATIONS_FILE,
     RESULTS_FILE,
     RESULTS_REQUIRED,
+    RUN_METRICS,
     SPECS_DIR,
+    SPLIT_METRICS,
+    metric_column,
 )
 
 
@@ -41,6 +44,29 @@ def read_results_file(path: Path, columns: list[str] | None = None) -> Any:
             f"{exc}; delete it and rerun 'lolameme experiment run' with the same --out: "
             f"it is rebuilt from {path.parent / CELLS_DIR}"
         ) from None
+
+
+def check_metric_columns(frame: Any, path: Path, splits: list[str]) -> None:
+    """Every metric column the report averages holds numbers (or nothing): a column of
+    text is one error naming the file and the column, not a failure deep in a table."""
+    import pandas as pd
+
+    names = set(RUN_METRICS) | {metric_column(m, s) for m in SPLIT_METRICS for s in splits}
+    for column in frame.columns:
+        values = frame[column]
+        if column not in names or pd.api.types.is_numeric_dtype(values):
+            continue
+        for value in values:
+            if value is None or (isinstance(value, float) and value != value):
+                continue
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                raise DataError(
+                    f"{path}: column '{column}' holds {str(value)[:40]!r}, not a number; "
+                    f"delete the file and rerun 'lolameme experiment run' with the same --out: "
+                    f"it is rebuilt from {path.parent / CELLS_DIR}"
+                ) from None
 
 
 def read_specs(out: str | Path) -> dict[tuple[str, str], dict[str, Any]]:

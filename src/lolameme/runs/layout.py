@@ -68,6 +68,21 @@ BASE_COLUMNS = (
 )
 RESULTS_REQUIRED = ("experiment", "scale", "cell_id", "status")  # a results.parquet without
 # them was not written by the runner
+# The metrics a results row has (lolameme.experiments.cell.collect): per split, as
+# METRIC_SPLIT columns, and per run, without a split. A test keeps them equal to cell.py's.
+SPLIT_METRICS = (
+    "em",
+    "loss",
+    "answer_loss",
+    "token_accuracy",
+    "ar_hits_loss",
+    "ar_hits_acc",
+    "other_loss",
+    "other_acc",
+    "baseline",
+)
+RUN_METRICS = ("final_loss", "n_params", "steps", "train_seconds", "eval_seconds")
+
 OK = "ok"
 FAILED = "failed"
 INCOMPLETE = "incomplete"  # training stopped early on purpose (stop_after); resumes on rerun
@@ -79,17 +94,6 @@ def metric_column(metric: str, split: str | None = None) -> str:
     A metric without a split (``final_loss``, the last training loss) is its own column.
     """
     return f"{metric}_{split}" if split else metric
-
-
-def is_experiment_dir(path: str | Path) -> bool:
-    """Whether ``path`` is an output directory of ``lolameme experiment run``.
-
-    The runner creates :data:`LOCK_FILE` before anything else, so even a run killed in
-    its first second is recognised (and resumed) by the next one.
-    """
-    path = Path(path)
-    names = (LOCK_FILE, RESULTS_FILE, SPECS_DIR, CELLS_DIR, INVOCATIONS_FILE)
-    return any((path / name).exists() for name in names)
 
 
 def spec_file(out: Path, experiment: str, scale: str) -> Path:
