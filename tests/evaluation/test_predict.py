@@ -161,9 +161,13 @@ def test_cli_user_errors_are_one_line(
     run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "bad.json").write_text('{"gX": "seven"}')
+    (tmp_path / "huge.json").write_text('{"gX": ' + "9" * 5000 + "}")
+    (tmp_path / "latin1.json").write_bytes(b'{"g\xe9": 1}')
     for args, expected in [
         (["--language", "klingon"], "unknown language 'klingon'"),
         (["--globals", str(tmp_path / "bad.json")], "global 'gX' is not an integer"),
+        (["--globals", str(tmp_path / "huge.json")], "an integer of more than 4300 digits"),
+        (["--globals", str(tmp_path / "latin1.json")], "not UTF-8 text"),
         (["--globals", str(tmp_path / "none.json")], "globals file not found"),
     ]:
         with pytest.raises(SystemExit) as info:

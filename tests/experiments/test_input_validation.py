@@ -5,7 +5,6 @@ never taken for an experiment directory. Spec files given by path fail the same 
 from __future__ import annotations
 
 import shutil
-import typing
 from pathlib import Path
 from typing import Any
 
@@ -184,11 +183,3 @@ def test_the_known_metrics_are_the_ones_a_cell_records() -> None:
     recorded = set(EVAL_METRICS) | {f"{g}_{k}" for g in RECALL_GROUPS for k in RECALL_KEYS}
     assert recorded | {"baseline"} == set(SPLIT_METRICS)
     assert {"final_loss", "n_params", "steps"} <= set(RUN_METRICS)
-
-
-def test_the_devices_are_train_configs() -> None:
-    from lolameme.training import TrainConfig
-
-    assert set(typing.get_args(TrainConfig.model_fields["device"].annotation)) == set(
-        runner.DEVICES
-    )

@@ -159,7 +159,11 @@ def predict_command(
     from lolameme.export import open_run
 
     if programs == ["-"]:
-        programs = sys.stdin.read().splitlines()
+        # bytes that are not UTF-8 stay in their line (as lone surrogates, as in argv), so
+        # that line alone gets an error: a strict read would lose every program
+        stdin = getattr(sys.stdin, "buffer", None)
+        text = stdin.read().decode("utf-8", "surrogateescape") if stdin else sys.stdin.read()
+        programs = text.splitlines()
     elif "-" in programs:
         raise typer.BadParameter("'-' (stdin) cannot be mixed with programs on the command line")
     table = read_globals(globals_file) if globals_file is not None else None

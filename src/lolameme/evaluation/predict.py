@@ -15,6 +15,7 @@ each program with the data set's latent types, and ``correct`` is the exact matc
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,13 @@ def read_globals(path: str | Path) -> dict[str, int]:
         raise DataError(f"globals file not found: {path}") from None
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text") from None
+    except ValueError:  # an integer past Python's str -> int digit limit
+        raise DataError(
+            f"{path}: an integer of more than {sys.get_int_max_str_digits()} digits "
+            "(a program's numbers have the same limit)"
+        ) from None
     if not isinstance(table, dict):
         raise DataError(f"{path}: expected a JSON object {{name: value}}")
     bad = [k for k, v in table.items() if isinstance(v, bool) or not isinstance(v, int)]
@@ -145,13 +153,19 @@ def predict(
     labels: list[str | None] = []
     errors: list[str | None] = []
     for text in programs:
-        text, label, error = _read(text, language, labeller) if is_lolameme else (text, None, None)
+        error = _not_utf8(text)
+        if error is not None:  # the tokenizer takes no lone surrogates: never into a batch
+            label = None
+        elif is_lolameme:
+            text, label, error = _read(text, language, labeller)
+        else:
+            label = None
         texts.append(text)
         labels.append(label)
         errors.append(error)
     max_new = int(run.meta["max_answer_tokens"])
     max_len = int(run.meta["max_seq_len"])
-    prompts = codec.prompts(texts)
+    prompts = codec.prompts([t if errors[i] is None else "" for i, t in enumerate(texts)])
     # An answer may use the positions the prompt leaves, up to the run's answer limit.
     limits: dict[int, list[int]] = {}
     for i, prompt in enumerate(prompts):
@@ -185,6 +199,19 @@ def predict(
         correct = None if label is None or prediction is None else exact_match(prediction, label)
         out.append(Prediction(text, prediction, label, correct, errors[i]))
     return out
+
+
+def _not_utf8(text: str) -> str | None:
+    """The error of a program that is not UTF-8 text, else None.
+
+    Bytes that are not UTF-8 (a Latin-1 file on stdin, ``$'\\xff'`` in a shell) reach
+    Python as lone surrogates (``surrogateescape``), which the tokenizer cannot encode.
+    """
+    for position, char in enumerate(text):
+        if "\ud800" <= char <= "\udfff":
+            byte = f"byte 0x{ord(char) - 0xDC00:02x}" if ord(char) >= 0xDC80 else "a surrogate"
+            return f"not UTF-8 text: {byte} at character {position + 1}"
+    return None
 
 
 def _read(

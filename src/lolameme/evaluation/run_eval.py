@@ -17,13 +17,14 @@ run's own ``eval.json``.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from lolameme._io import atomic_path, atomic_write_json
 from lolameme._threads import default_threads
 from lolameme.data.store import DatasetInfo, load_split, open_dataset
-from lolameme.errors import DataError
+from lolameme.errors import DataError, OutputError
 from lolameme.evaluation.evaluate import (
     check_fits,
     check_vocabulary,
@@ -101,6 +102,7 @@ def _evaluate_run(
         if fingerprint == run.meta["data"]["fingerprint"]
         else eval_dir(run.path, fingerprint)
     )
+    _check_writable(out)
     frames = {}
     for split in chosen:  # every check before the first (slow) decoding
         frame = load_split(info, split)
@@ -124,8 +126,12 @@ def _evaluate_run(
         summary["limit"] = limit
         if top is not None:  # the floor an EM must clear, on the same items
             summary["baseline"] = float((frame["label"].astype(str) == top).mean())
-        with atomic_path(path_for_predictions(out, split)) as tmp:
-            predictions.to_parquet(tmp, index=False)
+        target = path_for_predictions(out, split)
+        try:
+            with atomic_path(target) as tmp:
+                predictions.to_parquet(tmp, index=False)
+        except PermissionError:  # its file name is the temporary sibling: name the user's
+            raise OutputError(f"permission denied: cannot write {target}") from None
         results[split] = summary
     report = _merge(out / EVAL_JSON, run.step, fingerprint, results)
     report.update(
@@ -135,8 +141,26 @@ def _evaluate_run(
         model=run.meta["config"]["model"],
         data={"path": str(info.path), "fingerprint": fingerprint},
     )
-    atomic_write_json(out / EVAL_JSON, report)
+    try:
+        atomic_write_json(out / EVAL_JSON, report)
+    except PermissionError:
+        raise OutputError(f"permission denied: cannot write {out / EVAL_JSON}") from None
     return report
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse, before decoding, a results directory that cannot be written.
+
+    The prediction files are replaced split by split and ``eval.json`` last: checking the
+    directory first means a read-only run fails before it decodes or replaces anything.
+    (A directory that turns read-only during the evaluation can still leave new
+    predictions beside an old ``eval.json``.)
+    """
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"permission denied: cannot write {out} ({existing} is read-only)")
 
 
 def most_common_train_label(info: DatasetInfo) -> str | None:
@@ -163,9 +187,11 @@ def _merge(path: Path, step: int, fingerprint: str, results: dict[str, Any]) -> 
     if path.exists():
         try:
             old = json.loads(path.read_text())
-        except json.JSONDecodeError:
+        except (UnicodeDecodeError, json.JSONDecodeError):
             old = {}
+        if not isinstance(old, dict) or not isinstance(old.get("data", {}), dict):
+            old = {}  # damaged: rewritten whole below
         if old.get("step") == step and old.get("data", {}).get("fingerprint") == fingerprint:
-            splits.update(old.get("splits", {}))
+            splits.update(old.get("splits") if isinstance(old.get("splits"), dict) else {})
     splits.update(results)
     return {"splits": splits}

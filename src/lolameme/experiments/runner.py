@@ -35,6 +35,7 @@ from lolameme.experiments.grid import Cell, Selection, check_seeds, expand, with
 from lolameme.experiments.spec import ScaledSpec
 from lolameme.experiments.spec_loader import load_spec
 from lolameme.experiments.store import ResultsStore
+from lolameme.runs.devices import check_device
 from lolameme.runs.layout import (
     INCOMPLETE,
     INVOCATIONS_FILE,
@@ -47,9 +48,6 @@ from lolameme.runs.layout import (
     spec_file,
 )
 
-# The values of ``TrainConfig.device`` (checked before anything is written; a test keeps
-# this list equal to the field's).
-DEVICES = ("auto", "cpu", "cuda")
 # Keys every resolved spec in ``DIR/specs`` has (see :func:`resolved_spec`).
 RESOLVED_SPEC_KEYS = ("name", "scale", "scale_settings", "models", "splits")
 
@@ -98,8 +96,7 @@ def check_plan(
     seeds, each data set's task, preset and overrides, and (``models``) each cell's model
     and training settings. ``show`` and ``run`` share it, so both reject the same input;
     ``run`` calls it before it creates or writes ``--out``."""
-    if device not in DEVICES:
-        raise ConfigError(f"--device must be one of {', '.join(DEVICES)}, not '{device}'")
+    check_device(device)
     check_seeds(selection.seeds, "--seeds")
     where = f"experiment '{scaled.spec.name}' at scale '{scaled.scale}'"
     check_seeds(scaled.seeds, f"seeds of {where}")

@@ -42,9 +42,10 @@ def is_export(path: str | Path) -> bool:
     if not meta_path.is_file():
         return False
     try:
-        return "export" in json.loads(meta_path.read_text())
-    except json.JSONDecodeError:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):  # binary, damaged, unreadable
         return False
+    return isinstance(meta, dict) and "export" in meta
 
 
 def _check_target(to: Path) -> None:
@@ -77,20 +78,23 @@ def export_run(run_dir: str | Path, to: str | Path, format: str = "hf") -> Path:
                 f"'{run.meta['config']['model']}' is not one: {problem} "
                 "(--format safetensors exports any model)"
             )
-    with atomic_directory(to, overwrite=True) as tmp:
-        if format == "hf":
-            _write_hf(run, tmp)
-        else:
-            _write_safetensors(run, tmp)
-        meta = dict(run.meta)
-        meta["export"] = {
-            "format": format,
-            "step": run.step,
-            "run": str(Path(run.path).resolve()),
-            "lolameme_version": __version__,
-        }
-        atomic_write_json(tmp / RUN_JSON, meta)
-        atomic_write_text(tmp / CARD, model_card(run, format))
+    try:
+        with atomic_directory(to, overwrite=True) as tmp:
+            if format == "hf":
+                _write_hf(run, tmp)
+            else:
+                _write_safetensors(run, tmp)
+            meta = dict(run.meta)
+            meta["export"] = {
+                "format": format,
+                "step": run.step,
+                "run": str(Path(run.path).resolve()),
+                "lolameme_version": __version__,
+            }
+            atomic_write_json(tmp / RUN_JSON, meta)
+            atomic_write_text(tmp / CARD, model_card(run, format))
+    except PermissionError:  # its file name is the hidden temporary sibling: name the user's
+        raise ExportError(f"permission denied: cannot write {to}") from None
     return to
 
 
@@ -176,7 +180,18 @@ def load_export(path: str | Path, device: str = "auto") -> LoadedRun:
     from lolameme.runs.directory import resolve_device
 
     path = Path(path)
+    target = resolve_device(device)  # a bad --device fails before anything is read
     meta = read_run(path)
+    export = meta.get("export")
+    if not (
+        isinstance(export, dict)
+        and isinstance(export.get("format"), str)
+        and isinstance(export.get("step"), int)
+    ):
+        raise ExportError(
+            f"{path / RUN_JSON}: damaged, field 'export' should be an object with "
+            "'format' and 'step'"
+        )
     if meta["export"]["format"] != "safetensors":
         raise ExportError(
             f"{path} is a '{meta['export']['format']}' export: load it with transformers "
@@ -188,7 +203,6 @@ def load_export(path: str | Path, device: str = "auto") -> LoadedRun:
     except (OSError, ValueError, RuntimeError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ExportError(f"{path}: damaged export ({first})") from None
-    target = resolve_device(device)
     model.to(target).eval()
     codec = make_codec(meta, path)
     return LoadedRun(path, meta, codec, model, int(meta["export"]["step"]), target)
@@ -201,7 +215,12 @@ def _eval_rows(run: LoadedRun) -> list[str]:
     path = Path(run.path) / EVAL_JSON
     if not path.is_file():
         return ["Not evaluated yet: `lolameme eval RUN` writes `eval.json`, then export again."]
-    report = json.loads(path.read_text())
+    try:
+        report = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        report = None
+    if not isinstance(report, dict) or not isinstance(report.get("splits", {}), dict):
+        return [f"`{EVAL_JSON}` is damaged: run `lolameme eval RUN` again, then export again."]
     lines = [
         f"Exact match per split (`lolameme eval`, checkpoint step {report.get('step')}"
         + (", an older checkpoint than the one exported" if report.get("step") != run.step else "")

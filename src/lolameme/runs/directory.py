@@ -19,6 +19,7 @@ from lolameme.data.store import DatasetInfo, fingerprint
 from lolameme.errors import ConfigError, TrainingError
 from lolameme.runs.batching import Codec, TextCodec, TokenCodec
 from lolameme.runs.checkpoint import checkpoint_step, latest_checkpoint, load_weights
+from lolameme.runs.devices import check_device
 from lolameme.runs.layout import RUN_JSON, TOKENIZER
 from lolameme.runs.tokenizer import TextTokenizer
 
@@ -50,6 +51,8 @@ def data_fingerprint(info: DatasetInfo) -> str:
 
 
 def read_run(run_dir: str | Path) -> dict[str, Any]:
+    """``RUN/run.json``, checked: a missing, foreign or damaged file is a TrainingError
+    naming it (and the field), before eval, predict, export or a resume reads a value."""
     path = Path(run_dir) / RUN_JSON
     if not Path(run_dir).is_dir():
         raise TrainingError(f"run directory not found: {run_dir}")
@@ -64,7 +67,60 @@ def read_run(run_dir: str | Path) -> dict[str, Any]:
     missing = [k for k in RUN_KEYS if not isinstance(meta, dict) or k not in meta]
     if missing:
         raise TrainingError(f"{path}: damaged, not a lolameme run file (no {', '.join(missing)})")
+    _check_fields(path, meta)
     return meta
+
+
+def _is_int(value: object, minimum: int = 1) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+# The fields of run.json that eval, predict, export and a resume read, with their types:
+# (where, name, check, what the value should be). A wrong type would otherwise be a
+# TypeError deep inside decoding or the model card.
+_FIELD_CHECKS: tuple[tuple[str | None, str, Any, str], ...] = (
+    (None, "config", lambda v: isinstance(v, dict), "an object"),
+    (None, "data", lambda v: isinstance(v, dict), "an object"),
+    (None, "format", lambda v: v in ("text", "tokens"), "'text' or 'tokens'"),
+    (None, "vocab_size", _is_int, "a positive integer"),
+    (None, "max_seq_len", _is_int, "a positive integer"),
+    (None, "max_answer_tokens", lambda v: v is None or _is_int(v), "a positive integer or null"),
+    (None, "model", lambda v: v is None or isinstance(v, dict), "an object"),
+    ("data", "path", lambda v: isinstance(v, str), "a string"),
+    ("data", "fingerprint", lambda v: isinstance(v, str), "a string"),
+    ("data", "task", lambda v: v is None or isinstance(v, str), "a string"),
+    ("data", "splits", lambda v: isinstance(v, list), "a list"),
+    ("config", "model", lambda v: isinstance(v, str), "a string"),
+    ("config", "scale", lambda v: isinstance(v, str), "a string"),
+    ("config", "loss", lambda v: v in ("full", "answer"), "'full' or 'answer'"),
+)
+
+
+def _check_fields(path: Path, meta: dict[str, Any]) -> None:
+    """One TrainingError naming ``path`` and the first field of the wrong type."""
+    for where, name, check, what in _FIELD_CHECKS:
+        holder = meta if where is None else meta[where]
+        if name not in holder:
+            continue  # RUN_KEYS are checked already; the rest may predate the field
+        value = holder[name]
+        if not check(value):
+            field = name if where is None else f"{where}.{name}"
+            shown = json.dumps(value)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise TrainingError(f"{path}: damaged, field '{field}' should be {what}, not {shown}")
+
+
+def is_run(run_dir: str | Path) -> bool:
+    """Whether ``run_dir`` holds a run lolameme wrote: a ``run.json`` that reads back.
+
+    A file that merely has the name (another tool's, a damaged one) does not count, so
+    ``train --overwrite`` never deletes a directory because of it.
+    """
+    try:
+        read_run(run_dir)
+    except (TrainingError, OSError):
+        return False
+    return True
 
 
 def write_run(run_dir: Path, meta: dict[str, Any]) -> None:
@@ -85,6 +141,8 @@ def make_codec(meta: dict[str, Any], run_dir: Path) -> Codec:
 
 
 def resolve_device(name: str) -> torch.device:
+    """The torch device of an ``auto``/``cpu``/``cuda`` name (anything else: ConfigError)."""
+    check_device(name)
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device 'cuda' requested but torch sees no CUDA device")
     if name == "auto":
@@ -111,6 +169,7 @@ class LoadedRun:
 def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
     """Read ``run.json``, the tokenizer and the latest checkpoint's weights."""
     run_dir = Path(run_dir)
+    target = resolve_device(device)  # a bad --device fails before anything is read
     meta = read_run(run_dir)
     codec = make_codec(meta, run_dir)
     checkpoint = latest_checkpoint(run_dir)
@@ -118,6 +177,5 @@ def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
         raise TrainingError(f"{run_dir} has no checkpoint yet (train it first)")
     model = model_from_config(meta["model"])
     load_weights(model, checkpoint)
-    target = resolve_device(device)
     model.to(target).eval()
     return LoadedRun(run_dir, meta, codec, model, checkpoint_step(checkpoint), target)

@@ -123,6 +123,7 @@ def train_command(
     typed = dict(locals())  # first statement: exactly the options, nothing else
     from lolameme.evaluation.evaluate import evaluate_frame
     from lolameme.models.cli import parse_mixer_kwargs
+    from lolameme.runs.devices import check_device
     from lolameme.runs.directory import read_run
     from lolameme.runs.layout import RUN_JSON
     from lolameme.training import TrainConfig, train
@@ -133,6 +134,8 @@ def train_command(
     given.update({k: True for k in flags[:-1] if typed[k]})
     if mixer_kwargs is not None:
         given["mixer_kwargs"] = parse_mixer_kwargs(mixer_kwargs)
+    if device is not None:
+        check_device(device)  # the line eval and predict print for the same typo
     settings: dict[str, Any] = {}
     if resume and not (out / RUN_JSON).is_file():
         what = "does not exist" if not out.exists() else "is not a lolameme run (no run.json)"

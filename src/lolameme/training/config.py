@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from lolameme.runs.devices import Device
+
 # Fields that define what is being trained. A resume must keep them: changing one would
 # silently continue a different experiment (other weights shape, other batches, other data).
 IDENTITY_FIELDS = (
@@ -24,6 +26,8 @@ IDENTITY_FIELDS = (
     "init_from",
 )
 
+
+MAX_SEED = 2**32 - 1
 
 # What a run whose run.json predates a field was trained with: the field's default of
 # that time (later defaults follow the scale, see TrainConfig._scale_recipe).
@@ -71,7 +75,9 @@ class TrainConfig(BaseModel):
         description="weight decay of those filters; default: the model's rule (0, as safari)",
     )
     grad_clip: float = Field(1.0, gt=0)
-    seed: int = 0
+    # numpy's legacy seeding, torch's and Python's all take 0 .. 2**32 - 1: outside it
+    # one of them fails (a negative seed) or overflows, after the run directory is made
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     # None (not given) takes the scale's recipe: see _scale_recipe
     tie_embeddings: bool = Field(
         None, description="LM head shares the token embedding (GPT-2); default: tied at paper"
@@ -87,7 +93,7 @@ class TrainConfig(BaseModel):
         description="start from this run's latest weights (same model; its tokenizer and "
         "positions are reused), with a fresh optimiser and schedule",
     )
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: Device = "auto"  # the devices eval and predict take too
     tokenizer: Literal["bpe", "char"] = "bpe"
     vocab_size: int | None = Field(None, ge=8, description="BPE vocab (tokens data: >= data's)")
     loss: Literal["full", "answer"] = "full"

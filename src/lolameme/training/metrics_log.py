@@ -66,19 +66,27 @@ class MetricsLog:
         if not enabled:
             return
         check_loggers(tensorboard_dir is not None, wandb_config is not None)
-        if tensorboard_dir is not None:
-            from torch.utils.tensorboard import SummaryWriter
+        starting = "tensorboard"
+        try:
+            if tensorboard_dir is not None:
+                from torch.utils.tensorboard import SummaryWriter
 
-            self._tb = SummaryWriter(log_dir=str(tensorboard_dir))
-        if wandb_config is not None:
-            import wandb
+                self._tb = SummaryWriter(log_dir=str(tensorboard_dir))
+            starting = "wandb"
+            if wandb_config is not None:
+                import wandb
 
-            self._wandb = wandb.init(
-                **wandb_settings(**(wandb_run or {}), default_name=path.parent.name),
-                dir=str(path.parent),
-                config=wandb_config,
-                resume="allow",
-            )
+                self._wandb = wandb.init(
+                    **wandb_settings(**(wandb_run or {}), default_name=path.parent.name),
+                    dir=str(path.parent),
+                    config=wandb_config,
+                    resume="allow",
+                )
+        except Exception as exc:  # no API key, no network, a bad project: the exception
+            self.close()  # types vary by library version; the user needs the message
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            hint = " (WANDB_MODE=offline logs without an account)" if starting == "wandb" else ""
+            raise ConfigError(f"--{starting}: {starting} could not start: {first}{hint}") from None
 
     def log(self, event: dict[str, Any]) -> None:
         if not self.enabled:

@@ -89,6 +89,9 @@ def prepare(
     if TRAIN not in info.splits:
         raise DataError(f"{info.path} has no '{TRAIN}' split (splits: {', '.join(info.splits)})")
     train = load_split(info, TRAIN)
+    if len(train) == 0:  # before the tokenizer and the lengths, which need one item
+        files = ", ".join(str(f) for f in info.files(TRAIN))
+        raise DataError(f"{info.path}: the '{TRAIN}' split has no rows ({files})")
     others = {s: load_split(info, s) for s in info.splits if s != TRAIN}
     codec: Codec
     if info.format == "tokens":

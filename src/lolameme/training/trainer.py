@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from lolameme import __version__
-from lolameme._io import check_output_dir
+from lolameme._io import check_output_dir, remove_stale_partials
 from lolameme._threads import default_threads
 from lolameme.data.store import IGNORE_INDEX, open_dataset
 from lolameme.errors import TrainingError
@@ -132,8 +132,9 @@ def _check_resume(saved: dict[str, Any], config: TrainConfig, fingerprint: str) 
 
 
 def is_run(path: Path) -> bool:
-    """Whether ``path`` is a run directory lolameme wrote (it holds ``run.json``)."""
-    return (Path(path) / RUN_JSON).is_file()
+    """Whether ``path`` is a run directory lolameme wrote: its ``run.json`` reads back as
+    one (a file of that name from another tool, or a damaged one, does not count)."""
+    return run_files.is_run(path)
 
 
 def _init_source(config: TrainConfig) -> dict[str, Any] | None:
@@ -203,15 +204,17 @@ def _claim_out_dir(config: TrainConfig) -> dict[str, Any] | None:
 
     ``--resume`` needs a run with a checkpoint: it never silently starts afresh (that
     would rewrite the run's history). An old run that ``--overwrite`` replaces is removed
-    only in :meth:`_Session.fit`, once data, tokenizer and model are known to work: a typo
-    cannot cost a finished run. A directory that is not a run is never replaced.
+    only in :meth:`_Session._open_out`, once data, tokenizer, model and loggers are known to
+    work: a typo cannot cost a finished run. A directory that is not a run (by
+    :func:`is_run`) is never replaced.
     """
     out = config.out
     if config.resume:
         if not out.is_dir():
             raise TrainingError(f"cannot resume: {out} does not exist (drop --resume to start)")
-        if not is_run(out):
+        if not (out / RUN_JSON).is_file():
             raise TrainingError(f"cannot resume: {out} is not a lolameme run (no run.json)")
+        run_files.read_run(out)  # a foreign or damaged run.json: the error names the field
         check_output_dir(out, is_ours=is_run, what="run", replace=False)
         if latest_checkpoint(out) is None:
             raise TrainingError(
@@ -433,31 +436,66 @@ class _Session:
             min_ratio=c.min_lr_ratio,
         )
 
+    # -- the run directory ---------------------------------------------------------------
+    def _open_out(self) -> MetricsLog:
+        """Start the loggers, then write the run's first files; return the log.
+
+        wandb or TensorBoard can fail to start (no API key, no network): that is one error
+        and the directory is left as it was. An old run that ``--overwrite`` replaces is
+        set aside (``.NAME.old-PID``, which :func:`remove_stale_partials` puts back after a
+        kill) and removed only once the loggers run; a failure puts it back and removes only
+        what this call created.
+        """
+        config = self.config
+        if not self.dist.is_main:
+            return MetricsLog(self.out / METRICS, enabled=False)
+        out = self.out
+        remove_stale_partials(out)
+        old: Path | None = None
+        if config.overwrite and is_run(out):
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+        created = out  # the topmost directory this call creates, if any
+        while not created.parent.exists():
+            created = created.parent
+        fresh = not out.exists()
+        out.mkdir(parents=True, exist_ok=True)
+        before = set(os.listdir(out))
+        try:
+            log = MetricsLog(
+                out / METRICS,
+                tensorboard_dir=out / "tensorboard" if config.tensorboard else None,
+                wandb_config=config.to_json() if config.wandb else None,
+                wandb_run={
+                    "project": config.wandb_project,
+                    "name": config.wandb_name,
+                    "group": config.wandb_group,
+                    "entity": config.wandb_entity,
+                },
+            )
+        except BaseException:
+            if fresh:
+                shutil.rmtree(created, ignore_errors=True)
+            else:
+                for name in set(os.listdir(out)) - before:
+                    _remove(out / name)
+            if old is not None:
+                os.replace(old, out)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        truncate_after(out / METRICS, self.step)
+        if isinstance(self.data.codec, TextCodec):
+            self.data.codec.tokenizer.save(out / TOKENIZER)
+        run_files.write_run(out, self.meta)
+        return log
+
     # -- the loop ----------------------------------------------------------------------
     def fit(self) -> Path:
         config, dist = self.config, self.dist
         if self.checkpoint is not None:
             self._restore_any()
-        if dist.is_main:
-            if config.overwrite and (self.out / RUN_JSON).is_file():
-                shutil.rmtree(self.out)
-            self.out.mkdir(parents=True, exist_ok=True)
-            truncate_after(self.out / METRICS, self.step)
-            if isinstance(self.data.codec, TextCodec):
-                self.data.codec.tokenizer.save(self.out / TOKENIZER)
-            run_files.write_run(self.out, self.meta)
-        log = MetricsLog(
-            self.out / METRICS,
-            enabled=dist.is_main,
-            tensorboard_dir=self.out / "tensorboard" if config.tensorboard else None,
-            wandb_config=config.to_json() if config.wandb else None,
-            wandb_run={
-                "project": config.wandb_project,
-                "name": config.wandb_name,
-                "group": config.wandb_group,
-                "entity": config.wandb_entity,
-            },
-        )
+        log = self._open_out()
         model = self.model
         if dist.enabled:
             from torch.nn.parallel import DistributedDataParallel
@@ -619,6 +657,14 @@ def eval_postfix(splits: dict[str, dict[str, Any]]) -> dict[str, str]:
         name = split.removeprefix("test").strip("_").removesuffix("_global")
         shown["em_" + name if name else "em"] = f"{summary['em']:.3f}"
     return shown
+
+
+def _remove(path: Path) -> None:
+    """Remove a file or directory tree, whichever ``path`` is (gone already: nothing)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
