@@ -79,6 +79,14 @@ def test_mixer_kwargs_reach_only_the_models_that_use_the_mixer(
     )
 
 
+def test_a_scales_or_sets_mixer_kwargs_refine_the_specs(plugin: None) -> None:
+    """The spec's kwargs are the base; a scale's (or --set's) train.mixer_kwargs wins
+    knob by knob, where it used to be dropped for the spec's without a word."""
+    scales = {"smoke": {"train": {"mixer_kwargs": {PLUGIN: {"factor": 3.0}}}}}
+    cells = expand(spec_from_mapping(_spec(scales=scales)).at("smoke"))
+    assert cells[1].train["mixer_kwargs"] == {PLUGIN: {"factor": 3.0}}
+
+
 def test_mixer_kwargs_for_a_mixer_no_model_uses_is_an_error() -> None:
     with pytest.raises(ConfigError, match=r"mixer_kwargs for \['hyena'\]: no model uses"):
         spec_from_mapping(_spec(mixer_kwargs={"hyena": {}}))

@@ -374,7 +374,12 @@ def expand(scaled: ScaledSpec, selection: Selection = Selection()) -> list[Cell]
                 placeholders.update(point.model)
             kwargs = {k: v for k, v in spec.mixer_kwargs.items() if k in model_mixers(model)}
             if kwargs:  # only the model's own mixers: a spec's other plugins are no error
-                train = {**train, "mixer_kwargs": kwargs}
+                # a scale's, a point's or a --set train.mixer_kwargs refines the spec's
+                # own, knob by knob (it replaced them whole, in silence, before)
+                train = {
+                    **train,
+                    "mixer_kwargs": deep_merge(kwargs, train.get("mixer_kwargs") or {}),
+                }
             for seed in chosen_seeds:
                 by_key[model, combo, seed] = Cell(
                     experiment=spec.name,
