@@ -103,3 +103,21 @@ def tokens_dataset(tmp_path: Path) -> Callable[..., Path]:
         )
 
     return make
+
+
+@pytest.fixture
+def lolameme_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """``lolameme_cli(*argv)``: run ``lolameme ARGV`` in this process and return
+    (exit code, stdout, stderr); ``SystemExit`` (an ``error:`` line) becomes the code."""
+    from lolameme.cli import main
+
+    def run(*argv: object) -> tuple[int, str, str]:
+        try:
+            main([str(a) for a in argv])
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

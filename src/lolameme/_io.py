@@ -180,6 +180,22 @@ def _protected(path: Path) -> str | None:
     return None
 
 
+def nearest_existing(path: Path) -> Path:
+    """``path`` itself, or the closest of its parents that exists."""
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def first_missing(path: Path) -> Path | None:
+    """The topmost of ``path`` and its parents that does not exist yet (None: ``path``
+    exists): what creating ``path`` creates, so what a call that fails may remove."""
+    missing = None
+    while not path.exists():
+        missing, path = path, path.parent
+    return missing
+
+
 def check_output_dir(
     path: str | os.PathLike[str],
     *,
@@ -210,9 +226,7 @@ def check_output_dir(
         raise OutputError(f"refusing to write a {what} to {given}: {reason}; name a new directory")
     if resolved.exists() and not resolved.is_dir():
         raise OutputError(f"{given} exists and is not a directory")
-    existing = resolved
-    while not existing.exists():
-        existing = existing.parent
+    existing = nearest_existing(resolved)
     if not existing.is_dir():
         raise OutputError(f"cannot create {given}: {existing} is a file, not a directory")
     # Creating or replacing the directory renames into its parent: that must be writable

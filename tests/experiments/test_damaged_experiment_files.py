@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lolameme.cli import main
 from lolameme.errors import DataError
 from lolameme.reporting.report import write_report
 
@@ -42,24 +41,15 @@ def finished(run, fake, tmp_path: Path) -> Path:
     return out
 
 
-def _report(capsys, out: Path) -> tuple[int, str]:
-    try:
-        main(["report", str(out)])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    return code, capsys.readouterr().err
-
-
 @pytest.mark.parametrize("how", DAMAGE)
 def test_damaged_results_and_specs_are_one_error(
-    capsys, run, fake, finished: Path, tmp_path: Path, how: str
+    lolameme_cli, run, fake, finished: Path, tmp_path: Path, how: str
 ) -> None:
     for name in ("results.parquet", "specs/multi_language--smoke.json"):
         out = tmp_path / f"copy-{name.replace('/', '-')}"
         shutil.copytree(finished, out)
         _damage(out / name, how)
-        code, err = _report(capsys, out)
+        code, _, err = lolameme_cli("report", out)
         lines = err.strip().splitlines()
         assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), err
         assert Path(name).name in err
@@ -75,7 +65,7 @@ def test_damaged_results_and_specs_are_one_error(
 
 @pytest.mark.parametrize("how", DAMAGE)
 def test_damaged_bookkeeping_is_recovered(
-    capsys, run, fake, finished: Path, tmp_path: Path, how: str
+    lolameme_cli, run, fake, finished: Path, tmp_path: Path, how: str
 ) -> None:
     out = tmp_path / "copy"
     shutil.copytree(finished, out)
@@ -86,19 +76,19 @@ def test_damaged_bookkeeping_is_recovered(
     summary = run(work, "multi_language", out)
     assert work.calls == [record.stem]  # only the cell whose record was lost runs again
     assert summary.ok == 1
-    code, err = _report(capsys, out)
+    code, _, err = lolameme_cli("report", out)
     assert code == 0, err
 
 
 @pytest.mark.parametrize("how", DAMAGE)
-def test_damaged_eval_json_of_a_run(capsys, finished: Path, tmp_path: Path, how: str) -> None:
+def test_damaged_eval_json_of_a_run(lolameme_cli, finished: Path, tmp_path: Path, how: str) -> None:
     """``report`` reads each run's eval.json for the breakdowns."""
     out = tmp_path / "copy"
     shutil.copytree(finished, out)
     evals = sorted((out / "runs").glob("*/eval.json"))
     assert evals
     _damage(evals[0], how)
-    code, err = _report(capsys, out)
+    code, _, err = lolameme_cli("report", out)
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), err
     assert str(evals[0]) in err

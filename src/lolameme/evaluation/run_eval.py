@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lolameme._io import atomic_path, atomic_write_json
+from lolameme._io import atomic_path, atomic_write_json, nearest_existing
 from lolameme._threads import default_threads
 from lolameme.data.store import DatasetInfo, load_split, open_dataset
 from lolameme.errors import DataError, OutputError
@@ -156,9 +156,7 @@ def _check_writable(out: Path) -> None:
     (A directory that turns read-only during the evaluation can still leave new
     predictions beside an old ``eval.json``.)
     """
-    existing = out
-    while not existing.exists():
-        existing = existing.parent
+    existing = nearest_existing(out)
     if not os.access(existing, os.W_OK | os.X_OK):
         raise OutputError(f"permission denied: cannot write {out} ({existing} is read-only)")
 

@@ -30,6 +30,7 @@ from lolameme.experiments.spec import (
     model_mixers,
 )
 from lolameme.experiments.spec_loader import deep_merge
+from lolameme.training.config import MAX_SEED  # the seeds every layer accepts
 
 SET_SECTIONS = ("data", "train", "eval", "model_scale", "seeds")
 # Training settings that bound one invocation without changing the final numbers.
@@ -56,8 +57,6 @@ RUNNER_TRAIN_KEYS = {
     "device": "--device",
     "resume": "a rerun (cells resume by themselves)",
 }
-# The seeds every layer accepts (numpy's generators take 0 .. 2**32 - 1).
-MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lolameme._io import atomic_write_bytes, atomic_write_json, check_output_dir
+from lolameme._io import atomic_write_bytes, atomic_write_json, check_output_dir, first_missing
 from lolameme.data.store import MANIFEST
 from lolameme.errors import ConfigError, OutputError
 from lolameme.experiments.cell import (
@@ -194,7 +194,7 @@ def run_experiment(
     check_output_dir(out, is_ours=is_experiment_output, what="experiment output", replace=False)
     if (out / RESULTS_FILE).exists() and not (out / RESULTS_FILE).is_file():
         raise OutputError(f"{out / RESULTS_FILE} exists and is not a file; move it away")
-    created = _first_missing(out)
+    created = first_missing(out)
     try:
         store = ResultsStore(out)
         with store.locked():
@@ -241,14 +241,6 @@ def run_experiment(
                 out, summary, command=command, tag=selection.tag, sets=list(selection.sets)
             )
     return summary
-
-
-def _first_missing(path: Path) -> Path | None:
-    """The topmost of ``path`` and its parents that does not exist yet (None: it exists)."""
-    missing = None
-    while not path.exists():
-        missing, path = path, path.parent
-    return missing
 
 
 def _build_tasks(

@@ -481,27 +481,28 @@ class ExperimentSpec(_Strict):
                 out += [(f"verdict {v.id}", v.before.where), (f"verdict {v.id}", v.after.where)]
         return out
 
-    def _split_uses(self) -> list[tuple[str, str | None]]:
-        out = [(f"table {t.id}", c.split) for t in self.tables for c in t.columns]
-        out += [(f"figure {f.id}", p.split) for f in self.figures for p in f.panels]
+    def _measures(self) -> list[tuple[str, str, Any]]:
+        """Every part that reads a metric on a split: table columns, figure panels, each
+        side of a verdict. ``(place, column, part)``: the column label names a table's
+        column (``", column C"``), empty elsewhere."""
+        out: list[tuple[str, str, Any]] = [
+            (f"table {t.id}", f", column {c.id}", c) for t in self.tables for c in t.columns
+        ]
+        out += [(f"figure {f.id}", "", p) for f in self.figures for p in f.panels]
         for v in self.verdicts:
-            if isinstance(v, (BeatsVerdict, GapVerdict)):
-                out.append((f"verdict {v.id}", v.split))
-            else:
-                out += [(f"verdict {v.id}", v.before.split), (f"verdict {v.id}", v.after.split)]
+            sides = [v] if isinstance(v, (BeatsVerdict, GapVerdict)) else [v.before, v.after]
+            out += [(f"verdict {v.id}", "", side) for side in sides]
+        return out
+
+    def _split_uses(self) -> list[tuple[str, str | None]]:
+        out = [(place, part.split) for place, _, part in self._measures()]
         out += [("breakdown", s) for s in self.breakdown.splits or []]
         if self.select_best:
             out.append(("select_best", self.select_best.split))
         return out
 
     def _metric_uses(self) -> list[tuple[str, str]]:
-        out = [(f"table {t.id}, column {c.id}", c.metric) for t in self.tables for c in t.columns]
-        out += [(f"figure {f.id}", p.metric) for f in self.figures for p in f.panels]
-        for v in self.verdicts:
-            if isinstance(v, (BeatsVerdict, GapVerdict)):
-                out.append((f"verdict {v.id}", v.metric))
-            else:
-                out += [(f"verdict {v.id}", v.before.metric), (f"verdict {v.id}", v.after.metric)]
+        out = [(place + column, part.metric) for place, column, part in self._measures()]
         if self.select_best:
             out.append(("select_best", self.select_best.metric))
         return out

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from lolameme import __version__
-from lolameme._io import check_output_dir, remove_stale_partials
+from lolameme._io import check_output_dir, first_missing, remove_stale_partials
 from lolameme._threads import default_threads
 from lolameme.data.store import IGNORE_INDEX, open_dataset
 from lolameme.errors import TrainingError
@@ -455,10 +455,7 @@ class _Session:
         if config.overwrite and is_run(out):
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             os.replace(out, old)
-        created = out  # the topmost directory this call creates, if any
-        while not created.parent.exists():
-            created = created.parent
-        fresh = not out.exists()
+        created = first_missing(out)  # the topmost directory this call creates, if any
         out.mkdir(parents=True, exist_ok=True)
         before = set(os.listdir(out))
         try:
@@ -474,7 +471,7 @@ class _Session:
                 },
             )
         except BaseException:
-            if fresh:
+            if created is not None:
                 shutil.rmtree(created, ignore_errors=True)
             else:
                 for name in set(os.listdir(out)) - before:
