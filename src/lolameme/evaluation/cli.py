@@ -139,7 +139,10 @@ def predict_command(
     globals_file: Path | None = typer.Option(
         None,
         "--globals",
-        help="Globals JSON {name: value} for labels.  [default: the run's data set's]",
+        help=(
+            "Globals JSON {name: value} for labels, names in LoLa or MeMe spelling."
+            "  [default: the run's data set's]"
+        ),
     ),
     batch_size: int = typer.Option(256, min=1, help="Prompts decoded together."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
@@ -155,8 +158,9 @@ def predict_command(
 
     import torch
 
-    from lolameme.evaluation.predict import predict, read_globals
+    from lolameme.evaluation.predict import predict
     from lolameme.export import open_run
+    from lolameme.languages.globals_file import read_globals_file
 
     if programs == ["-"]:
         # bytes that are not UTF-8 stay in their line (as lone surrogates, as in argv), so
@@ -166,7 +170,7 @@ def predict_command(
         programs = text.splitlines()
     elif "-" in programs:
         raise typer.BadParameter("'-' (stdin) cannot be mixed with programs on the command line")
-    table = read_globals(globals_file) if globals_file is not None else None
+    table = read_globals_file(globals_file) if globals_file is not None else None
     torch.set_num_threads(threads or default_threads())
     loaded = open_run(run, device=device)
     items = predict(loaded, programs, language=language, globals=table, batch_size=batch_size)

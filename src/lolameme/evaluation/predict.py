@@ -14,11 +14,8 @@ each program with the data set's latent types, and ``correct`` is the exact matc
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from lolameme.errors import DataError, LolamemeError
@@ -67,30 +64,6 @@ class Labeller:
             return str(evaluate(program, dict(self.globals), self.latent))
         except EvaluationError:
             return None
-
-
-def read_globals(path: str | Path) -> dict[str, int]:
-    """A ``{name: value}`` JSON file (a data set's ``globals.json``), checked."""
-    path = Path(path)
-    try:
-        table = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise DataError(f"globals file not found: {path}") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not UTF-8 text") from None
-    except ValueError:  # an integer past Python's str -> int digit limit
-        raise DataError(
-            f"{path}: an integer of more than {sys.get_int_max_str_digits()} digits "
-            "(a program's numbers have the same limit)"
-        ) from None
-    if not isinstance(table, dict):
-        raise DataError(f"{path}: expected a JSON object {{name: value}}")
-    bad = [k for k, v in table.items() if isinstance(v, bool) or not isinstance(v, int)]
-    if bad:
-        raise DataError(f"{path}: global '{bad[0]}' is not an integer")
-    return {str(k): int(v) for k, v in table.items()}
 
 
 def run_labeller(run: LoadedRun, globals: Mapping[str, int] | None = None) -> Labeller | None:

@@ -8,7 +8,6 @@ and nothing else, which makes it usable as a labelling oracle from any tool.
 from __future__ import annotations
 
 import enum
-import json
 import sys
 from pathlib import Path
 
@@ -16,16 +15,12 @@ import typer
 
 from lolameme.errors import LolamemeError
 from lolameme.languages.ast import Program
-from lolameme.languages.errors import InvalidNameError, ParseError
+from lolameme.languages.errors import ParseError
+from lolameme.languages.globals_file import read_globals_file
 from lolameme.languages.interpreter import MAX_VALUE_BITS, evaluate, format_int
 from lolameme.languages.latent import BASE_LATENT, NO_LATENT
-from lolameme.languages.names import to_lola_name
 from lolameme.languages.parser import parse
 from lolameme.languages.render import render
-
-
-class GlobalsFileError(LolamemeError):
-    """The ``--globals`` file is missing, not JSON, or not an object of integers."""
 
 
 class ProgramFileError(LolamemeError):
@@ -84,48 +79,6 @@ def _parse(text: str, program: str | None) -> Program:
         raise
 
 
-def load_globals(path: Path) -> dict[str, int]:
-    """Read ``{name: int}`` from a JSON file; names in either spelling become canonical."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GlobalsFileError(f"globals file {str(path)!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise GlobalsFileError(f"globals file {str(path)!r} cannot be read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise GlobalsFileError(
-            f"globals file {str(path)!r} is not valid JSON: {exc.msg} "
-            f"(line {exc.lineno}, column {exc.colno})"
-        ) from None
-    except ValueError:  # an integer past Python's str -> int digit limit
-        raise GlobalsFileError(
-            f"globals file {str(path)!r} holds an integer of more than "
-            f"{sys.get_int_max_str_digits()} digits (a program's numbers have the same limit)"
-        ) from None
-    if not isinstance(raw, dict):
-        raise GlobalsFileError(
-            f"globals file {str(path)!r} must hold a JSON object {{name: int}}, "
-            f"got {type(raw).__name__}"
-        )
-    table: dict[str, int] = {}
-    for key, value in raw.items():
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise GlobalsFileError(
-                f"globals file {str(path)!r}: value of {key!r} must be an integer, got {value!r}"
-            )
-        try:
-            name = to_lola_name(key)
-        except InvalidNameError as exc:
-            raise GlobalsFileError(f"globals file {str(path)!r}: {exc}") from None
-        if name in table and table[name] != value:
-            raise GlobalsFileError(
-                f"globals file {str(path)!r}: {key!r} repeats the variable {name!r} "
-                "with another value"
-            )
-        table[name] = value
-    return table
-
-
 def exec_command(
     program: str | None = typer.Argument(None, help=_PROGRAM_HELP, show_default=False),
     file: Path | None = typer.Option(None, "--file", "-f", help=_FILE_HELP, show_default=False),
@@ -147,7 +100,7 @@ def exec_command(
     ),
 ) -> None:
     """Run a LoLa/MeMe/mixed program and print its output (and nothing else)."""
-    table = load_globals(globals_file) if globals_file is not None else None
+    table = read_globals_file(globals_file) if globals_file is not None else None
     parsed = _parse(_program_text(program, file), program)
     latent = NO_LATENT if no_latent else BASE_LATENT
     typer.echo(format_int(evaluate(parsed, table, latent, max_bits=max_bits)))

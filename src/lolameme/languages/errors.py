@@ -20,6 +20,10 @@ class InvalidNameError(LolamemeError, ValueError):
         self.reason = reason
 
 
+class GlobalsFileError(LolamemeError):
+    """A ``--globals`` file is missing, not JSON, not an object of integers, or names badly."""
+
+
 class ParseError(LolamemeError, ValueError):
     """A program text is malformed; ``position`` is the 0-based character index."""
 
