@@ -150,6 +150,24 @@ def test_safetensors_export_loads_back(hyena_run: Path, tmp_path: Path) -> None:
     assert "lolameme.load_run" in (out / "README.md").read_text()
 
 
+def test_safetensors_export_of_a_model_builder_loads_back(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole-model builder (``module:build``) exports its builder config, and that
+    config rebuilds it: the export answers as the run does."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[2] / "docs" / "examples"))
+    run = _train(data, tmp_path / "gru", "gru_lm:build", tokenizer="char")
+    out = tmp_path / "st"
+    lolameme.export_run(run, out, "safetensors")
+    assert json.loads((out / "config.json").read_text())["builder"] == "gru_lm:build"
+    exported = lolameme.load_run(out, device="cpu")
+    original = lolameme.load_run(run, device="cpu")
+    ids = torch.randint(0, 20, (2, 16), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.equal(exported.model(ids), original.model(ids))
+    assert exported.predict(PROGRAMS) == original.predict(PROGRAMS)
+
+
 def test_refusals_are_one_line(
     hyena_run: Path, gpt2_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -176,8 +176,7 @@ def load_export(path: str | Path, device: str = "auto") -> LoadedRun:
     """Read a ``safetensors`` export back as a run (what ``lolameme.load_run`` does)."""
     from safetensors.torch import load_model
 
-    from lolameme.models import LanguageModel
-    from lolameme.runs.directory import resolve_device
+    from lolameme.runs.directory import model_from_config, resolve_device
 
     path = Path(path)
     target = resolve_device(device)  # a bad --device fails before anything is read
@@ -198,7 +197,8 @@ def load_export(path: str | Path, device: str = "auto") -> LoadedRun:
             "(lolameme reads runs and safetensors exports)"
         )
     try:
-        model = LanguageModel.from_config_dict(json.loads((path / CONFIG).read_text()))
+        # whichever model the config describes: a spec's LanguageModel or a builder's
+        model = model_from_config(json.loads((path / CONFIG).read_text()))
         load_model(model, str(path / WEIGHTS), strict=True)
     except (OSError, ValueError, RuntimeError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
