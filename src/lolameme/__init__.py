@@ -3,8 +3,9 @@
 The package is layered; each subpackage owns one concern and imports only downwards
 (checked by ``lint-imports``; see docs/architecture.md):
 
-    experiments
+    api | experiments
     reporting : training : evaluation   (training and evaluation independent)
+    export                              (a run's files as a model: open_run, export)
     runs                                (codec, checkpoints, run and result layouts)
     models | data
     languages                           (standard library only)

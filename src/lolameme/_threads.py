@@ -2,7 +2,7 @@
 
 torch's own default is one thread per core of the machine. On a machine whose cores are
 busy with other jobs, OpenMP threads then spin waiting for cores they do not get: on
-this project's shared 2-core machine ``lolameme eval RUN --limit 50`` took 42 s with
+a busy 2-core machine ``lolameme eval RUN --limit 50`` took 42 s with
 torch's default and 4.1 s with one thread (``benchmarks/bench_threads.py`` compares the
 candidates; docs/performance.md has its figures). So the default counts only the cores
 this process may run on (``os.sched_getaffinity``: a container's or ``taskset``'s

@@ -72,7 +72,9 @@ def write_synthetic(
                         "1": {"n": 4, "em": value},
                         "3": {"n": 4, "em": value / 2},
                     },
+                    "latent_mods": {"0": {"n": 6, "em": value}, "2": {"n": 2, "em": 0.0}},
                     "language": {"lola": {"n": 8, "em": value}},
+                    "answer_tokens": {"1": {"n": 4, "em": value}, "2": {"n": 4, "em": 0.0}},
                 },
             }
         run_dir = out / row["run_dir"]

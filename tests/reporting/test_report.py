@@ -85,6 +85,10 @@ def test_breakdown_comes_from_eval_json(synthetic, tmp_path: Path) -> None:
     text = write_report(tmp_path).read_text()
     assert "*test_with_global, by dependency_depth*" in text
     assert "by language" not in text  # one value only: nothing to compare
+    # the generator's latent column is a language feature, shown after the depth; other
+    # metadata is left out while a feature field is there
+    assert text.index("by dependency_depth*") < text.index("by latent_mods*")
+    assert "by answer_tokens" not in text
     report = json.loads((tmp_path / "report.json").read_text())
     by = report["experiments"][0]["breakdown"]["test_with_global"]["dependency_depth"]
     assert by["3"]["hyena"]["mean"] == pytest.approx(0.105)  # half of 0.21

@@ -1,4 +1,4 @@
-"""``lolameme generate`` and ``lolameme data stats|show|presets``.
+"""``lolameme generate`` and ``lolameme data stats|show|verify|presets``.
 
 Heavy libraries (pyarrow, pandas) are imported inside the commands so that
 ``lolameme --help`` stays fast.
@@ -21,7 +21,12 @@ data_app = typer.Typer(
 
 
 def generate_cmd(
-    out: Path = typer.Option(..., "--out", "-o", help="Directory to create (must be empty)."),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        "-o",
+        help="Directory to create (empty, or an earlier data set with --overwrite).",
+    ),
     preset: str = typer.Option(
         None, "--preset", "-p", help="Preset (see 'lolameme data presets').  [default: the task's]"
     ),

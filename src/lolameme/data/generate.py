@@ -1,6 +1,6 @@
 """The one driver behind ``lolameme generate``, shared by every task.
 
-``generate(task, preset, overrides, out, ...)`` resolves the config (preset, then
+``generate(task_name, preset, overrides, out, ...)`` resolves the config (preset, then
 ``--set`` overrides, then ``--seed``), validates it completely, refuses to clobber a
 non-empty directory, and only then builds the data set under a temporary name
 (:func:`lolameme._io.atomic_directory`) and renames it into place. A failure at any

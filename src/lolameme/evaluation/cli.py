@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from lolameme._threads import default_threads, threads_help
+from lolameme.runs.layout import BREAKDOWN_FIRST
 
 
 def format_table(report: dict[str, Any], baselines: dict[str, float] | None = None) -> str:
@@ -34,17 +35,6 @@ def format_table(report: dict[str, Any], baselines: dict[str, float] | None = No
     return "\n".join(lines)
 
 
-# The item metadata whose EM breakdown is printed first: the paper's language features.
-PREFERRED = (
-    "dependency_depth",
-    "globals_used",
-    "noise_statements",
-    "latent_mods",
-    "max_depth",
-    "n_statements",
-)
-
-
 def format_notes(report: dict[str, Any], run: Path, top: int = 6) -> str:
     """What goes under the table: the majority-label baseline per split, the first
     breakdown of each split (EM by the first metadata field), and where the rest is."""
@@ -58,7 +48,7 @@ def format_notes(report: dict[str, Any], run: Path, top: int = 6) -> str:
         lines.append("majority label (always the most common training label): " + ", ".join(floors))
     for split, s in report["splits"].items():
         by = s.get("by") or {}
-        order = [f for f in PREFERRED if f in by] + sorted(set(by) - set(PREFERRED))
+        order = [f for f in BREAKDOWN_FIRST if f in by] + sorted(set(by) - set(BREAKDOWN_FIRST))
         field = next((f for f in order if len(by[f] or {}) > 1), None)
         if field is None:
             continue

@@ -23,8 +23,8 @@ def exact_match(prediction: str, label: str) -> bool:
 def breakdown_columns(frame: Any, exclude: set[str]) -> list[str]:
     """Metadata columns holding scalars (numbers, bools, strings) with few distinct values.
 
-    List-valued columns (``globals_used`` as a list of names, token lists) are skipped:
-    their count columns (``n_globals`` ...) are the breakdown axis.
+    List-valued columns (``global_names``, token lists) are skipped: their count columns
+    (``globals_used`` ...) are the breakdown axis.
     """
     import pandas as pd
 

@@ -78,7 +78,7 @@ def list_command(
         cells = "  ".join(f"{row['cells'].get(s, '-')!s:>{w}}" for s, w in counts.items())
         typer.echo(f"{row['name']:<{name_width}}  {cells}  {row['paper']}")
     typer.echo(
-        "(smoke/tiny/paper: cells per scale = models x data settings x seeds; "
+        "(smoke/tiny/small/paper: cells per scale = models x data settings x seeds; "
         "'lolameme experiment show NAME' for one)"
     )
 

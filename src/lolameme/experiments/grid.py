@@ -33,7 +33,6 @@ from lolameme.experiments.spec_loader import deep_merge
 from lolameme.training.config import MAX_SEED  # the seeds every layer accepts
 
 SET_SECTIONS = ("data", "train", "eval", "model_scale", "seeds")
-# Training settings that bound one invocation without changing the final numbers.
 # Train settings that do not change a cell's numbers: stopping early, and where metrics
 # are mirrored (``--set train.tensorboard=true`` on finished cells must not rerun them).
 NOT_IN_FINGERPRINT = (

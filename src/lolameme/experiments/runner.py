@@ -2,8 +2,8 @@
 
 The run is idempotent: finished cells (by their record and fingerprint) are skipped,
 unfinished ones resume from their checkpoints, and failed ones run again. Each data set
-is generated once, in the driver, before any cell starts, and cached by a hash of its
-request under ``DIR/data``.
+is generated once, in the driver, before any cell starts, and cached under ``DIR/data``
+by the hash of its resolved config.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A spec says everything a run and its report need, and nothing about how to run i
 
 - *what is trained*: the task, its data preset and overrides, the models, the seeds,
   and the data-setting axes (number of globals, name length, training regime...);
-- *at which size*: one :class:`ScaleSettings` per scale (``smoke``, ``tiny``, ``paper``)
+- *at which size*: one :class:`ScaleSettings` per scale (``smoke``, ``tiny``, ``small``, ``paper``)
   with the data knobs, the training settings and the evaluation limit of that size;
 - *how it is read*: tables in the paper's layout with the paper's own numbers, figures,
   the verdicts to compute, and the metadata breakdown.
@@ -86,7 +86,8 @@ class EvalSettings(_Strict):
 
 
 class Resources(_Strict):
-    """What one cell asks of a Ray cluster (and how the local pool sizes its threads)."""
+    """What one cell asks of a Ray cluster (the local pool ignores it: it shares the idle
+    cores among ``--workers``)."""
 
     cpus: float = Field(1, gt=0)
     gpus: float = Field(0, ge=0)

@@ -1,6 +1,7 @@
 """Run a program: integer arithmetic with latent types (docs/languages.md section 3).
 
-The interpreter is the labeller of every data set, so it is written for speed: one pass
+The interpreter relabels every item in ``lolameme data verify`` and the tests (the
+generator computes labels itself, under the same rules), so it is written for speed: one pass
 over the statements, expressions walked by a small function that dispatches on the node
 class with ``is`` checks, and each operand's latent modification found with one dict
 lookup on its first letter (precomputed by :class:`LatentConfig`). Expressions nest only

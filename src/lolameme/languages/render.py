@@ -2,7 +2,7 @@
 
 The spacing is exactly the generator's (``a = b``, ``(x + y)``, ``;`` without a space,
 ``print(x)``), so the text a model sees is fully determined by the AST and the dialect
-draws. Rendering runs once per generated item (about 10^5 per second are needed), so
+draws. Rendering runs once per verified item and once per generated module-mixed item, so
 each dialect has its own small recursive writer instead of one writer that branches on
 the dialect at every node.
 """

@@ -17,8 +17,8 @@ is: a ``Mixer`` subclass is a mixer; any other callable is a builder, and must t
 the whole spec (no ``@WIDTH``, ``*COUNT`` or other items).
 
 Runs record the import path (never a short name that only this process knows), so
-``eval``, ``report`` and experiments rebuild the model in a fresh process as long as the
-module is importable there (installed, or on ``PYTHONPATH``).
+``eval``, ``predict``, ``export``, a resume and experiments rebuild the model in a fresh
+process as long as the module is importable there (installed, or on ``PYTHONPATH``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Plain-data descriptions of presets and models, for the CLI and for reports.
+"""Plain-data descriptions of presets and models, for ``lolameme models``.
 
 Models are built on the ``meta`` device here: shapes and counts without allocating
 or initialising a single weight, so listing the paper-scale presets is instant.

@@ -1,4 +1,5 @@
-"""Exact match broken down by item metadata (dependency depth, globals used, noise, latent).
+"""Exact match broken down by item metadata (dependency depth, globals used, noise, latent
+modifications: ``lolameme.runs.layout.BREAKDOWN_FIRST``).
 
 Each run's ``eval.json`` holds, per split, ``by: {field: {value: {"n", "em"}}}``. Here the
 runs of one model are averaged (mean and std over seeds) for every field value, so the
@@ -13,19 +14,7 @@ from typing import Any
 
 from lolameme.reporting.aggregate import EMPTY, Stat, display_name, summarize, where
 from lolameme.reporting.results import read_eval
-
-# Shown first when present: the fields the paper's language features are about.
-PREFERRED = (
-    "dependency_depth",
-    "n_globals",
-    "globals_used",
-    "noise_statements",
-    "n_noise",
-    "latent_modifications",
-    "n_latent",
-    "max_depth",
-    "language",
-)
+from lolameme.runs.layout import BREAKDOWN_FIRST
 
 
 def _value_key(value: str) -> tuple[int, float | str]:
@@ -63,9 +52,10 @@ def compute_breakdown(out: Path, spec: dict[str, Any], rows: Any) -> dict[str, A
     for split, fields in collected.items():
         # a field with one value tells nothing (e.g. the language of a LoLa-only set)
         fields = {f: v for f, v in fields.items() if len(v) > 1 or wanted}
-        if not wanted and any(f in PREFERRED for f in fields):
-            fields = {f: v for f, v in fields.items() if f in PREFERRED}
-        order = sorted(fields, key=lambda f: (PREFERRED.index(f) if f in PREFERRED else 99, f))
+        if not wanted and any(f in BREAKDOWN_FIRST for f in fields):
+            fields = {f: v for f, v in fields.items() if f in BREAKDOWN_FIRST}
+        first = {f: i for i, f in enumerate(BREAKDOWN_FIRST)}
+        order = sorted(fields, key=lambda f: (first.get(f, len(first)), f))
         result[split] = {
             field: {
                 value: {m: summarize(ems) for m, ems in fields[field][value].items()}

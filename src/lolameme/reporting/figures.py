@@ -24,7 +24,8 @@ from lolameme.runs.layout import metric_column
 
 
 def figure_series(figure: dict[str, Any], rows: Any, spec: dict[str, Any]) -> dict[str, Any]:
-    """``{panel index: {model: [Stat per x point]}}`` plus the x points.
+    """``{"x", "points", "panels": [{"panel", "lines": {model: [Stat per x point]},
+    "baseline", "in_grid"}], "task"}``.
 
     Every panel of the spec is kept, so the figure has the paper's layout (zoology's
     Figure 2: one panel per sequence length); a panel whose slice is outside this scale's

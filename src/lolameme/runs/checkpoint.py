@@ -10,8 +10,10 @@ A checkpoint is a directory ``RUN/checkpoints/step-NNNNNNNN/`` holding
 The directory is built under a hidden temporary name and renamed into place only when
 both files are complete; then ``RUN/checkpoints/latest`` (one line, replaced
 atomically) is pointed at it, and only then are older checkpoints removed. Whenever
-the process dies, ``latest`` names a complete checkpoint, or, if the kill came between
-the rename and the pointer update, the newest complete ``step-*`` directory is used.
+the process dies, ``latest`` names a complete checkpoint: if the kill came between the
+rename and the pointer update, still the previous one (the newer directory is then a
+fallback only). Without a usable ``latest``, the newest complete ``step-*`` directory is
+used.
 
 The two newest checkpoints are kept, so that a resume whose latest checkpoint was
 damaged afterwards (a truncated copy, a disk error) falls back to the one before it

@@ -30,7 +30,7 @@ RUN_KEYS = ("config", "data", "format", "vocab_size", "max_seq_len", "model")
 def build_model(
     spec: str, *, scale: str, vocab_size: int, max_seq_len: int, **options: Any
 ) -> torch.nn.Module:
-    """A fresh model from a spec string (the one place training calls the models layer);
+    """A fresh model from a spec string (where the training loop calls the models layer);
     ``options`` are :func:`lolameme.models.build_model`'s model-wide keywords."""
     from lolameme.models import build_model as _build
 

@@ -66,6 +66,17 @@ BASE_COLUMNS = (
     "data_dir",
     "finished_at",
 )
+# The item metadata of an eval.json breakdown (``by``) shown first, in this order: the
+# language features the paper is about (columns the LoLa/MeMe generator writes).
+BREAKDOWN_FIRST = (
+    "dependency_depth",
+    "globals_used",
+    "noise_statements",
+    "latent_mods",
+    "max_depth",
+    "n_statements",
+    "language",
+)
 RESULTS_REQUIRED = ("experiment", "scale", "cell_id", "status")  # a results.parquet without
 # them was not written by the runner
 # The metrics a results row has (lolameme.experiments.cell.collect): per split, as

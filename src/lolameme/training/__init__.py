@@ -1,4 +1,5 @@
-"""Training: tokenizers, batching, the loop, checkpoints and ``lolameme train``.
+"""Training: the loop, its config, optimiser and schedule, metrics logging and ``lolameme
+train`` (tokenizers, batching and checkpoints are in :mod:`lolameme.runs`).
 
 The public API is ``train(config: TrainConfig, progress=True) -> Path`` (the run
 directory). Names are imported lazily so that ``lolameme --help`` never loads torch.

@@ -1,8 +1,10 @@
 """One LoLa/MeMe item: a program drawn statement by statement, its label and metadata.
 
-The program is built as an AST (``lolameme.languages.ast``), rendered and labelled by
-the languages package; nothing is parsed back. Appendix D.1 and docs/languages.md section 4
-fix the process:
+LoLa and MeMe text and the label are written and computed by :meth:`ItemSampler._realise`
+under the interpreter's rules; only module-mixed items are built as an AST and rendered by
+``lolameme.languages.render``. The languages package is the reference the data tests and
+``lolameme data verify`` check every item against; nothing is parsed back. Appendix D.1
+and docs/languages.md section 4 fix the process:
 
 - each statement gets a depth: 0 (a plain assignment ``a = 5``, ``a = b``) with
   probability PLAIN_ASSIGNMENT_SHARE, else uniform in [EXPRESSION_MIN_DEPTH,
