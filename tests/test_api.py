@@ -23,15 +23,25 @@ def test_import_does_not_load_torch() -> None:
 
 
 def test_exports_are_the_internal_functions() -> None:
+    from lolameme import api
     from lolameme.data.generate import generate
     from lolameme.evaluation.run_eval import evaluate_run
+    from lolameme.export.writer import export_run
     from lolameme.training.config import TrainConfig
 
-    assert lolameme.generate is generate
-    assert lolameme.evaluate is evaluate_run
-    assert lolameme.TrainConfig is TrainConfig
-    assert set(lolameme.__all__) >= {"load_run", "generate", "train", "evaluate"}
-    for name in lolameme.__all__:
-        assert getattr(lolameme, name) is not None
+    expected = {
+        "generate": generate,
+        "evaluate": evaluate_run,
+        "TrainConfig": TrainConfig,
+        "train": api.train,
+        "load_run": api.load_run,
+        "Run": api.Run,
+        "export_run": export_run,
+        "__version__": lolameme.__version__,
+    }
+    assert sorted(lolameme.__all__) == sorted(expected)  # every export is checked here
+    for name, value in expected.items():
+        assert getattr(lolameme, name) is value, name
+    assert isinstance(lolameme.Run, type) and callable(lolameme.export_run)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         lolameme.nope  # noqa: B018

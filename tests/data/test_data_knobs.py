@@ -80,10 +80,12 @@ def test_grouping_and_case_are_the_languages_own(build) -> None:
     # Fixed by the spec (docs/languages.md): the paper's values validate, anything else is refused.
     task = get_task("lolameme")
     for key, bad in (("GROUPING.LOLA", ["{", "}"]), ("GROUPING.MEME", ["(", ")"])):
-        with pytest.raises(ConfigError):
+        field = key.lower().replace(".", "_")
+        with pytest.raises(ConfigError, match=f"field '{field}[.']"):
             resolve_config(task, "base", {key: bad})
     for key, bad in (("CASE.LOLA", "snake"), ("CASE.MEME", "camel")):
-        with pytest.raises(ConfigError):
+        field = key.lower().replace(".", "_")
+        with pytest.raises(ConfigError, match=f"field '{field}': Input should be"):
             resolve_config(task, "base", {key: bad})
     lola, meme = build("base"), build("base", LANGUAGE="meme")
     assert not any("{" in t or "_" in t for t in lola.splits["train"]["program"])
@@ -114,7 +116,8 @@ def test_latent_ranges_and_probabilities_choose_first_letters(build) -> None:
     base = [n[0] for n in all_names(build("base"))]
     share_b = sum(c in "xyz" for c in base) / len(base)
     assert 0.55 < share_b < 0.85  # p_B 0.4 plus the empty C's 0.3
-    with pytest.raises(ConfigError):
+    # the original's name for the end of type C: fixed at 26 (z), so 20 is refused
+    with pytest.raises(ConfigError, match="field 'latent_c_end': Input should be 26"):
         resolve_config(get_task("lolameme"), "base", {"LATENT_CARACTER_ASCILC": 20})
 
 

@@ -17,6 +17,8 @@ from lolameme.cli import main
 from lolameme.data.store import DatasetWriter
 from lolameme.data.tasks.lolameme.config import LolamemeConfig
 from lolameme.errors import LolamemeError
+from lolameme.evaluation.decode import ANSWER_SLACK
+from lolameme.runs.batching import TextCodec
 from lolameme.training import TrainConfig, train
 
 GLOBALS = {"gX": 7}
@@ -64,8 +66,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return train(config, progress=False)
 
 
-def _naive_answer(loaded: lolameme.Run, program: str) -> str:
-    """Greedy decoding written out: the whole sequence through ``forward`` at every step."""
+def _naive_ids(loaded: lolameme.Run, program: str) -> list[int]:
+    """Greedy decoding written out: the whole sequence through ``forward`` at every step;
+    the answer's ids, without the ``<eos>`` that ended it."""
     tokenizer = loaded.tokenizer
     max_new = loaded.meta["max_answer_tokens"]
     ids = [tokenizer.bos_id, *tokenizer.encode_batch([program])[0], tokenizer.sep_id]
@@ -76,7 +79,11 @@ def _naive_answer(loaded: lolameme.Run, program: str) -> str:
             if token == tokenizer.eos_id:
                 break
             answer.append(token)
-    return tokenizer.decode(answer)
+    return answer
+
+
+def _naive_answer(loaded: lolameme.Run, program: str) -> str:
+    return loaded.tokenizer.decode(_naive_ids(loaded, program))
 
 
 def test_predictions_equal_greedy_decoding_and_eval(run: Path) -> None:
@@ -84,16 +91,29 @@ def test_predictions_equal_greedy_decoding_and_eval(run: Path) -> None:
 
     Eval stops decoding a few tokens after the label's length (later tokens cannot make
     a wrong answer right), predict only at ``<eos>``: so eval's answer is a prefix of
-    predict's, equal to it wherever eval stopped at ``<eos>``.
+    predict's, equal to it wherever eval stopped at ``<eos>``. Eval decodes each item
+    for at least ``len(label <eos>) + ANSWER_SLACK`` tokens (its batch's longest label
+    sets the limit), so an ``<eos>`` before that must end eval's answer too.
     """
     lolameme.evaluate(run, progress=False, threads=1, device="cpu")
     frame = pd.read_parquet(run / "predictions-test.parquet")
     loaded = lolameme.load_run(run, device="cpu")
     predictions = loaded.predict(list(frame.program))
-    assert predictions == [_naive_answer(loaded, p) for p in frame.program]
+    naive = [_naive_ids(loaded, p) for p in frame.program]
+    assert predictions == [loaded.tokenizer.decode(ids) for ids in naive]
     assert len(set(predictions)) > 1  # the answers depend on the program
-    for ours, theirs in zip(predictions, frame.prediction, strict=True):
+    assert any(frame.prediction)  # eval's answers are not all empty
+    codec = loaded.loaded.codec
+    assert isinstance(codec, TextCodec)
+    max_new = loaded.meta["max_answer_tokens"]
+    floors = [min(max_new, len(a) + ANSWER_SLACK) for a in codec.answers(list(frame.label))]
+    ended = 0
+    for ours, theirs, ids, floor in zip(predictions, frame.prediction, naive, floors, strict=True):
         assert ours.startswith(theirs) and len(ours) >= len(theirs)
+        if len(ids) < floor:  # predict's <eos> came where eval was still decoding
+            assert theirs == ours
+            ended += 1
+    assert ended > 0, "no item to compare in full: the check above proved nothing"
     items = loaded.predict_items(list(frame.program))
     assert [i.label for i in items] == list(frame.label)  # the interpreter agrees with the data
     labels = list(frame.label)

@@ -7,21 +7,18 @@ from pathlib import Path
 
 import pytest
 
-for _module in (
-    "lolameme.data.generate",
-    "lolameme.training.trainer",
-    "lolameme.evaluation.run_eval",
-    "lolameme.models",
-):
-    pytest.importorskip(_module)
-
-from lolameme.experiments.grid import Selection  # noqa: E402
-from lolameme.experiments.runner import run_experiment  # noqa: E402
-from lolameme.experiments.spec_loader import available_experiments, load_spec  # noqa: E402
-from lolameme.reporting.aggregate import display_name  # noqa: E402
-from lolameme.reporting.report import write_report  # noqa: E402
-from lolameme.reporting.results import read_results  # noqa: E402
-from lolameme.runs.checkpoint import load_state  # noqa: E402
+# The stages a cell runs, imported at collection: a broken one is an error, never a skip.
+import lolameme.data.generate  # noqa: F401
+import lolameme.evaluation.run_eval  # noqa: F401
+import lolameme.models  # noqa: F401
+import lolameme.training.trainer  # noqa: F401
+from lolameme.experiments.grid import Selection
+from lolameme.experiments.runner import run_experiment
+from lolameme.experiments.spec_loader import available_experiments, load_spec
+from lolameme.reporting.aggregate import display_name
+from lolameme.reporting.report import write_report
+from lolameme.reporting.results import read_results
+from lolameme.runs.checkpoint import load_state
 
 
 def _check_report(out: Path, name: str, models: list[str] | None = None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import operator
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -113,8 +114,36 @@ def test_tagged_cells_live_beside_the_canonical_ones(fake, run, tmp_path: Path) 
     assert frame[frame["tag"] == "calib-a"].iloc[0]["cell_id"].startswith("tag=calib-a--")
 
 
-def test_local_pool_runs_tasks_in_parallel_processes() -> None:
+PID_PROBE = """
+import os
+import time
+
+
+def pid_when_two(folder):
+    # Note this worker's pid, then wait (at most 30 s) until a second process has too:
+    # two tasks can only both return quickly if they run side by side.
+    (folder / str(os.getpid())).touch()
+    deadline = time.monotonic() + 30
+    while len(list(folder.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return os.getpid()
+"""
+
+
+def test_local_pool_runs_tasks_in_parallel_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers are two processes other than this one, and both take tasks."""
     assert sorted(LocalEngine(workers=2).map(operator.neg, [1, 2, 3])) == [-3, -2, -1]
+    (tmp_path / "lm_pid_probe.py").write_text(PID_PROBE)  # importable by spawned workers
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from lm_pid_probe import pid_when_two
+
+    seen = tmp_path / "pids"
+    seen.mkdir()
+    pids = list(LocalEngine(workers=2).map(pid_when_two, [seen, seen]))
+    assert os.getpid() not in pids
+    assert len(set(pids)) == 2, pids
 
 
 def test_ray_engine_without_ray_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -139,13 +168,23 @@ def test_results_table_is_a_plain_parquet_file(fake, run, tmp_path: Path) -> Non
 
 
 def test_stopping_the_pool_early_ends_its_workers() -> None:
+    """Closing the results ends the workers busy with long tasks now, not when done."""
+    import multiprocessing
     import time
 
+    before = {p.pid for p in multiprocessing.active_children()}
     results = LocalEngine(workers=2).map(time.sleep, [0.01, 30, 30, 30])
     started = time.perf_counter()
     assert next(results) is None  # the short task
+    workers = [p for p in multiprocessing.active_children() if p.pid not in before]
+    assert len(workers) == 2
     results.close()  # the consumer goes away (as on Ctrl-C in the driver)
     assert time.perf_counter() - started < 10
+    deadline = time.monotonic() + 5
+    while any(p.is_alive() for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(p.is_alive() for p in workers)
+    assert not [p for p in multiprocessing.active_children() if p.pid not in before]
 
 
 class _FakeRay:

@@ -193,4 +193,8 @@ def test_refusals_are_one_line(
     lolameme.export_run(gpt2_run, again, "hf")
     lolameme.export_run(gpt2_run, again, "safetensors")
     assert not (again / "tokenizer_config.json").exists()  # the hf files are gone
-    assert lolameme.load_run(again, device="cpu").predict(PROGRAMS[:1])
+    replaced, original = (lolameme.load_run(r, device="cpu") for r in (again, gpt2_run))
+    ids = torch.randint(0, 20, (2, 16), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():  # the replacement is the run's model, not a leftover of the hf one
+        assert torch.equal(replaced.model(ids), original.model(ids))
+    assert replaced.predict(PROGRAMS) == original.predict(PROGRAMS)

@@ -109,6 +109,7 @@ def not_a_class(d_model):
 '''
 
 MODEL_SOURCE = """
+import torch
 from torch import nn
 
 
@@ -122,8 +123,22 @@ class Bigram(nn.Module):
         return self.head(self.embed(ids))
 
 
+class RunningMean(Bigram):
+    # Logits from the mean embedding of the ids so far: each depends on the whole
+    # prefix, so decoding that drops the history gives other logits.
+
+    def forward(self, ids):
+        x = self.embed(ids)
+        count = torch.arange(1, ids.shape[1] + 1, dtype=x.dtype, device=ids.device)
+        return self.head(torch.cumsum(x, dim=1) / count[:, None])
+
+
 def build(vocab_size, max_seq_len, scale):
     return Bigram(vocab_size, {"smoke": 8}.get(scale, 16))
+
+
+def build_context(vocab_size, max_seq_len, scale):
+    return RunningMean(vocab_size, {"smoke": 8}.get(scale, 16))
 
 
 def wrong_shape(vocab_size, max_seq_len, scale):

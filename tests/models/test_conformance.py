@@ -152,9 +152,13 @@ def test_cli_check_passes_and_reports_state(
     assert "576 / 576" in lines[3]  # RunningMax: L x D, and the recomputing history
 
 
-def test_check_spec_covers_whole_models(plugins: Path) -> None:
-    (report,) = check_spec("lm_plugins.models:build", max_seq_len=16)
+@pytest.mark.parametrize("builder", ["build", "build_context"])
+def test_check_spec_covers_whole_models(plugins: Path, builder: str) -> None:
+    """Also a model whose logits depend on the whole prefix (``build`` is a bigram, whose
+    decoding would pass even with the history dropped)."""
+    (report,) = check_spec(f"lm_plugins.models:{builder}", max_seq_len=16)
     assert report.ok, _failures(report)
+    assert {c.name: c.ok for c in report.checks}["decoding"] is True  # ran, and passed
     assert report.width is None and report.state_kept == 16  # the token history
 
 

@@ -143,7 +143,11 @@ def test_untied_pytorch_init_is_a_separate_head_with_torch_defaults() -> None:
     assert torch.count_nonzero(c_attn.bias) > 0
     data = json.loads(json.dumps(model.config_dict()))
     assert data["tie_embeddings"] is False and data["init"] == "pytorch"
-    assert LanguageModel.from_config_dict(data).lm_head.weight is not None
+    rebuilt = LanguageModel.from_config_dict(data)  # the knobs survive a save and load
+    assert rebuilt.lm_head.weight is not rebuilt.wte.weight  # untied
+    assert rebuilt.num_parameters() == model.num_parameters()
+    assert rebuilt.config.init == "pytorch"
+    assert rebuilt.wte.weight.std().item() == pytest.approx(1.0, rel=0.05)
     with pytest.raises(ValidationError, match="init"):
         LanguageModel.from_config_dict({**data, "init": "xavier"})
 

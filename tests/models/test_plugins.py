@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from lolameme.cli import main
+from lolameme.evaluation.decode import greedy_decode
 from lolameme.models import (
     MIXERS,
     ExternalModel,
@@ -222,13 +223,25 @@ def test_a_whole_model_trains_evaluates_and_decodes(
         "max_seq_len": 16,
     }
     ids = torch.randint(0, 11, (2, 9), generator=torch.Generator().manual_seed(0))
+    # the Bigram reads only the last id: a step that dropped the history would pass
+    # with it, so decoding is also checked on a model whose logits need the prefix
+    context = build_model(
+        "lm_plugins.models:build_context", scale="smoke", vocab_size=11, max_seq_len=16
+    )
     with torch.inference_mode():  # recomputing decoding: one forward per new token
-        full = model(ids)
-        logits, state = model.prefill(ids, keep=4)
-        assert torch.equal(logits, full)
-        for t in range(4, 9):
-            step, state = model.step(ids[:, t], state)
-            assert torch.allclose(step, full[:, t], atol=1e-6)
+        changed = ids.clone()
+        changed[:, 0] = (changed[:, 0] + 1) % 11
+        assert not torch.allclose(context(changed)[:, -1], context(ids)[:, -1], atol=1e-3)
+        for decoder in (model, context):
+            full = decoder(ids)
+            logits, state = decoder.prefill(ids, keep=4)
+            assert torch.equal(logits, full)
+            for t in range(4, 9):
+                step, state = decoder.step(ids[:, t], state)
+                assert torch.allclose(step, full[:, t], atol=1e-5), (decoder.spec, t)
+    prompts = [ids[0, :3].tolist(), ids[1, :3].tolist(), ids[1, 3:6].tolist()]
+    cached = greedy_decode(context, prompts, max_new_tokens=8, eos_id=-1)
+    assert cached == greedy_decode(context, prompts, max_new_tokens=8, eos_id=-1, cached=False)
     assert model.state_size(9) == 9
 
     run = train(

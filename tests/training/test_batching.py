@@ -101,11 +101,21 @@ def test_sampler_state_resumes_the_same_stream() -> None:
 
 
 def test_ranks_take_disjoint_shards_of_equal_count() -> None:
-    lengths = np.arange(1, 51)
+    """Every rank gets as many batches as the others (else DDP hangs), none shared."""
+    lengths = np.arange(1, 51)  # 13 batches of 4: one is dropped so 3 ranks get 4 each
     samplers = [BatchSampler(lengths, 4, seed=0, rank=r, world_size=3) for r in range(3)]
     assert {s.steps_per_epoch() for s in samplers} == {13 // 3}
-    seen = [np.concatenate(s._mine()).tolist() for s in samplers]
-    assert not set(seen[0]) & set(seen[1]) and not set(seen[1]) & set(seen[2])
+    shards = [s._mine() for s in samplers]
+    assert [len(shard) for shard in shards] == [13 // 3] * 3
+    for sampler, shard in zip(samplers, shards, strict=True):  # what iteration yields
+        it = iter(sampler)
+        assert [next(it).tolist() for _ in shard] == [b.tolist() for b in shard]
+        next(it)
+        assert (sampler.epoch, sampler.position) == (1, 1)
+    seen = [set(np.concatenate(shard).tolist()) for shard in shards]
+    for a in range(3):
+        for b in range(a + 1, 3):
+            assert not seen[a] & seen[b], (a, b)
     with pytest.raises(DataError, match="too few items"):
         BatchSampler(np.arange(1, 3), 4, seed=0, rank=0, world_size=4)
 

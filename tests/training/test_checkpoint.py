@@ -63,7 +63,8 @@ def test_crash_while_saving_keeps_the_previous_checkpoint(
 
 
 def test_hard_kill_leftovers_are_ignored(tmp_path: Path) -> None:
-    """A SIGKILL leaves a hidden partial directory, or a new dir not yet named by latest."""
+    """A SIGKILL leaves a hidden partial directory, a new dir not yet named by latest,
+    or a latest that names no checkpoint."""
     model = _model(0)
     ckpt.save_checkpoint(tmp_path, 10, model, {"step": 10})
     root = tmp_path / "checkpoints"
@@ -71,10 +72,18 @@ def test_hard_kill_leftovers_are_ignored(tmp_path: Path) -> None:
     partial.mkdir()
     (partial / ckpt.WEIGHTS).write_bytes(b"half")
     assert ckpt.latest_checkpoint(tmp_path).name == "step-00000010"
-    # killed after the rename but before `latest` moved: the newer complete one wins
+    # killed after the rename but before `latest` moved: `latest` still names the older,
+    # complete checkpoint and is used; the newer one is only a fallback after it
     ckpt.save_checkpoint(tmp_path, 30, model, {"step": 30}, keep=2)
-    (root / ckpt.LATEST).write_text("step-00000099\n")  # points at nothing
+    (root / ckpt.LATEST).write_text("step-00000010\n")
+    assert ckpt.latest_checkpoint(tmp_path).name == "step-00000010"
+    names = [p.name for p in ckpt.resume_candidates(tmp_path)]
+    assert names == ["step-00000010", "step-00000030"]
+    # `latest` names nothing that exists: the newest complete checkpoint is used
+    (root / ckpt.LATEST).write_text("step-00000099\n")
     assert ckpt.latest_checkpoint(tmp_path).name == "step-00000030"
+    names = [p.name for p in ckpt.resume_candidates(tmp_path)]
+    assert names == ["step-00000030", "step-00000010"]
 
 
 def test_shape_mismatch_is_one_clear_error(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Tokenizers: special ids, exact round trips, train-split-only vocabulary, save/load."""
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -104,3 +105,30 @@ def test_load_errors_are_clear(tmp_path: Path) -> None:
 def test_special_token_text_is_ordinary_text(tokenizer: TextTokenizer) -> None:
     ids = tokenizer.encode_batch(["a<eos>b<sep>"])[0]
     assert not set(ids) & {0, 1, 2, 3}
+
+
+def test_a_run_learns_its_vocabulary_from_the_train_split_only(
+    toy: SimpleNamespace, tmp_path: Path
+) -> None:
+    """Characters that only the test split uses stay unknown: the tokenizer must not see
+    the items it is evaluated on. (A char vocabulary shows it; BPE's byte alphabet holds
+    every character whatever it was trained on.)"""
+    from lolameme.training import TrainConfig, train
+
+    data = toy.write(
+        tmp_path / "data",
+        {"train": toy.copy_items(64, 1, names="abc"), "test": toy.copy_items(8, 2, names="xyz")},
+    )
+    run = train(
+        TrainConfig(
+            data=data, model="attention*2", scale="smoke", out=tmp_path / "run",
+            tokenizer="char", steps=1, batch_size=8, eval_samples=0, eval_every=0, threads=1,
+        ),
+        progress=False,
+    )  # fmt: skip
+    tokenizer = TextTokenizer.load(run / "tokenizer.json")
+    vocab = set(tokenizer.hf.get_vocab())
+    assert set("abcprint=;()0123456789") <= vocab  # the train split's characters
+    assert not {"x", "y", "z"} & vocab  # the test split's own
+    ids = tokenizer.encode_batch(["x = 5;print(x)"])[0]
+    assert ids.count(tokenizer.hf.token_to_id("<unk>")) == 2
