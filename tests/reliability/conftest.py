@@ -23,17 +23,6 @@ SMALL_DATA = ["--preset", "tiny", "--set", "DATASET_SIZE=300", "--set", "TEST_DA
 SMOKE_MODEL = ["--model", "attention*2", "--scale", "smoke", "--tokenizer", "char"]
 
 
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run ``lolameme ARGV`` in this process: (exit code, stdout, stderr)."""
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def assert_one_error(code: int, err: str, *needles: str) -> None:
     """Non-zero exit and one ``error:`` line on stderr containing every needle."""
     assert code != 0, err

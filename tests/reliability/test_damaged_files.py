@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SMOKE_MODEL, assert_one_error, cli
+from .conftest import SMOKE_MODEL, assert_one_error
 
 DAMAGE = ("truncated", "emptied", "garbage", "wrong schema")
 
@@ -83,14 +83,14 @@ def _data_command(command: str, data: Path, tmp_path: Path, run: Path) -> list[o
 
 @pytest.mark.parametrize("how", DAMAGE)
 def test_damaged_data_set_files(
-    capsys, generated: Path, trained: Path, copy_of: Callable[[Path], Path], how: str
+    lolameme_cli, generated: Path, trained: Path, copy_of: Callable[[Path], Path], how: str
 ) -> None:
     for name, commands in DATA_FILES.items():
         for command in commands:
             data = copy_of(generated)
             assert (data / name).is_file(), name
             damage(data / name, how)
-            code, out, err = cli(capsys, *_data_command(command, data, data.parent, trained))
+            code, out, err = lolameme_cli(*_data_command(command, data, data.parent, trained))
             if command == "verify" and code == 1:
                 # verify's own report: the damaged file is named among the problems
                 assert "Traceback" not in err and name in out, out
@@ -123,7 +123,7 @@ MANIFEST_EDITS = {
 
 @pytest.mark.parametrize("edit", sorted(MANIFEST_EDITS))
 def test_manifest_fields_of_the_wrong_type(
-    capsys, generated: Path, trained: Path, copy_of: Callable[[Path], Path], edit: str
+    lolameme_cli, generated: Path, trained: Path, copy_of: Callable[[Path], Path], edit: str
 ) -> None:
     """Well-formed JSON, one field of the wrong type: every reader says which field."""
     change, words = MANIFEST_EDITS[edit]
@@ -132,13 +132,13 @@ def test_manifest_fields_of_the_wrong_type(
         manifest = json.loads((data / "manifest.json").read_text())
         change(manifest)
         (data / "manifest.json").write_text(json.dumps(manifest))
-        code, _, err = cli(capsys, *_data_command(command, data, data.parent, trained))
+        code, _, err = lolameme_cli(*_data_command(command, data, data.parent, trained))
         assert_one_error(code, err, "manifest.json", words)
         shutil.rmtree(data)
         shutil.rmtree(data.parent / "run", ignore_errors=True)
 
 
-def test_verify_names_a_replaced_shard(capsys, generated: Path, copy_of: Callable) -> None:
+def test_verify_names_a_replaced_shard(lolameme_cli, generated: Path, copy_of: Callable) -> None:
     """A shard replaced by another valid one (100 rows for 300) reads fine: only the
     manifest's sha256 and row count reveal it."""
     import pandas as pd
@@ -146,7 +146,7 @@ def test_verify_names_a_replaced_shard(capsys, generated: Path, copy_of: Callabl
     data = copy_of(generated)
     shard = data / "data" / "train-00000-of-00001.parquet"
     pd.read_parquet(shard).iloc[:100].to_parquet(shard)
-    code, out, _ = cli(capsys, "data", "verify", data)
+    code, out, _ = lolameme_cli("data", "verify", data)
     assert code == 1
     assert "train-00000-of-00001.parquet: sha256 differs" in out
     assert "100 rows read, the manifest says 300" in out
@@ -162,7 +162,7 @@ RUN_FILES = {
 
 
 @pytest.mark.parametrize("how", DAMAGE)
-def test_damaged_run_files(capsys, trained: Path, copy_of: Callable, how: str) -> None:
+def test_damaged_run_files(lolameme_cli, trained: Path, copy_of: Callable, how: str) -> None:
     for pattern, commands in RUN_FILES.items():
         for command in commands:
             run = copy_of(trained)
@@ -175,20 +175,20 @@ def test_damaged_run_files(capsys, trained: Path, copy_of: Callable, how: str) -
                 if command == "eval"
                 else ["train", "--out", run, "--resume", "--steps", "6", "-q"]
             )
-            code, _, err = cli(capsys, *argv)
+            code, _, err = lolameme_cli(*argv)
             assert_one_error(code, err, Path(pattern).name.replace("*", ""))
             shutil.rmtree(run)
 
 
 @pytest.mark.parametrize("name", ["model.safetensors", "state.pt"])
 def test_resume_falls_back_to_the_previous_checkpoint(
-    capsys, trained: Path, copy_of: Callable, name: str
+    lolameme_cli, trained: Path, copy_of: Callable, name: str
 ) -> None:
     run = copy_of(trained)
     latest = run / "checkpoints" / "step-00000004"
     assert (run / "checkpoints" / "step-00000002").is_dir()
     damage(latest / name, "truncated")
-    code, out, err = cli(capsys, "train", "--out", run, "--resume", "--steps", "6", "-q")
+    code, out, err = lolameme_cli("train", "--out", run, "--resume", "--steps", "6", "-q")
     assert code == 0, err
     assert f"damaged checkpoint file {latest / name}" in err
     assert "resuming from the previous complete checkpoint" in err and "step-00000002" in err
@@ -198,7 +198,7 @@ def test_resume_falls_back_to_the_previous_checkpoint(
 
 
 def test_damaged_latest_pointer_and_metrics_are_survivable(
-    capsys, trained: Path, copy_of: Callable
+    lolameme_cli, trained: Path, copy_of: Callable
 ) -> None:
     """``latest`` is only a hint, and metrics.jsonl a log: damage to either must not stop
     a resume (the newest complete checkpoint is found by listing)."""
@@ -206,6 +206,6 @@ def test_damaged_latest_pointer_and_metrics_are_survivable(
     damage(run / "checkpoints" / "latest", "garbage")
     with open(run / "metrics.jsonl", "ab") as fh:
         fh.write(b'[1, 2]\n{"step": \xff\n')
-    code, _, err = cli(capsys, "train", "--out", run, "--resume", "--steps", "6", "-q")
+    code, _, err = lolameme_cli("train", "--out", run, "--resume", "--steps", "6", "-q")
     assert code == 0, err
     assert (run / "checkpoints" / "step-00000006").is_dir()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SMALL_DATA, SMOKE_MODEL, assert_one_error, cli
+from .conftest import SMALL_DATA, SMOKE_MODEL, assert_one_error
 
 GENERATE = ["generate", *SMALL_DATA, "--workers", "1"]
 
@@ -31,10 +31,10 @@ def _intact(root: Path, files: dict[str, str]) -> bool:
     return all((root / name).read_text() == text for name, text in files.items())
 
 
-def test_generate_overwrite_refuses_a_users_directory(capsys, tmp_path: Path) -> None:
+def test_generate_overwrite_refuses_a_users_directory(lolameme_cli, tmp_path: Path) -> None:
     home = tmp_path / "h"
     files = _user_files(home)
-    code, _, err = cli(capsys, *GENERATE, "-o", home, "--overwrite")
+    code, _, err = lolameme_cli(*GENERATE, "-o", home, "--overwrite")
     assert_one_error(code, err, str(home), "not a lolameme data set")
     assert _intact(home, files)
     assert sorted(p.name for p in home.iterdir()) == ["projects", "thesis.tex"]
@@ -42,7 +42,7 @@ def test_generate_overwrite_refuses_a_users_directory(capsys, tmp_path: Path) ->
 
 @pytest.mark.parametrize("where", ["", ".", "cwd-absolute", "parent-of-cwd", "home"])
 def test_generate_refuses_the_current_and_home_directories(
-    capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+    lolameme_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
     work = tmp_path / "home" / "work"
     files = _user_files(work)
@@ -55,19 +55,19 @@ def test_generate_refuses_the_current_and_home_directories(
         "parent-of-cwd": "..",
         "home": str(tmp_path / "home"),
     }[where]
-    code, _, err = cli(capsys, *GENERATE, "-o", target, "--overwrite")
+    code, _, err = lolameme_cli(*GENERATE, "-o", target, "--overwrite")
     shown = target or "."  # the CLI reads -o as a Path, and Path("") is "."
     assert_one_error(code, err, f"refusing to write a data set to {shown}: ")
     assert _intact(work, files)
 
 
-def test_generate_overwrite_replaces_an_earlier_data_set(capsys, tmp_path: Path) -> None:
+def test_generate_overwrite_replaces_an_earlier_data_set(lolameme_cli, tmp_path: Path) -> None:
     out = tmp_path / "ds"
-    assert cli(capsys, *GENERATE, "-o", out, "--seed", "1")[0] == 0
+    assert lolameme_cli(*GENERATE, "-o", out, "--seed", "1")[0] == 0
     first = (out / "manifest.json").read_text()
-    code, _, err = cli(capsys, *GENERATE, "-o", out, "--seed", "2")
+    code, _, err = lolameme_cli(*GENERATE, "-o", out, "--seed", "2")
     assert_one_error(code, err, "--overwrite")
-    assert cli(capsys, *GENERATE, "-o", out, "--seed", "2", "--overwrite")[0] == 0
+    assert lolameme_cli(*GENERATE, "-o", out, "--seed", "2", "--overwrite")[0] == 0
     assert (out / "manifest.json").read_text() != first
 
 
@@ -92,7 +92,7 @@ def hazards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     locked.chmod(0o755)
 
 
-def test_generate_output_hazards_fail_before_the_work(capsys, hazards, monkeypatch) -> None:
+def test_generate_output_hazards_fail_before_the_work(lolameme_cli, hazards, monkeypatch) -> None:
     from lolameme.data import generate as generate_module
 
     def never(*args: object, **kwargs: object) -> None:
@@ -100,46 +100,46 @@ def test_generate_output_hazards_fail_before_the_work(capsys, hazards, monkeypat
 
     monkeypatch.setattr(generate_module, "atomic_directory", never)
     for path, needle in hazards.values():
-        code, _, err = cli(capsys, *GENERATE, "-o", path)
+        code, _, err = lolameme_cli(*GENERATE, "-o", path)
         assert_one_error(code, err, needle)
 
 
-def test_train_output_hazards(capsys, hazards, copy_dataset: Callable) -> None:
+def test_train_output_hazards(lolameme_cli, hazards, copy_dataset: Callable) -> None:
     data = copy_dataset(32, 8)
     for path, needle in hazards.values():
-        code, _, err = cli(
-            capsys, "train", "--data", data, "--out", path, *SMOKE_MODEL, "--steps", "1", "-q"
+        code, _, err = lolameme_cli(
+            "train", "--data", data, "--out", path, *SMOKE_MODEL, "--steps", "1", "-q"
         )
         assert_one_error(code, err, needle)
 
 
 def test_train_overwrite_refuses_a_users_directory(
-    capsys, tmp_path: Path, copy_dataset: Callable
+    lolameme_cli, tmp_path: Path, copy_dataset: Callable
 ) -> None:
     out = tmp_path / "notarun"
     files = _user_files(out)
-    code, _, err = cli(
-        capsys, "train", "--data", copy_dataset(32, 8), "--out", out, *SMOKE_MODEL,
+    code, _, err = lolameme_cli(
+        "train", "--data", copy_dataset(32, 8), "--out", out, *SMOKE_MODEL,
         "--steps", "1", "--overwrite", "-q",
     )  # fmt: skip
     assert_one_error(code, err, "not a lolameme run")
     assert _intact(out, files)
 
 
-def test_experiment_output_hazards_and_foreign_directories(capsys, hazards, tmp_path) -> None:
+def test_experiment_output_hazards_and_foreign_directories(lolameme_cli, hazards, tmp_path) -> None:
     home = tmp_path / "h"
     files = _user_files(home)
     cases = {**hazards, "a user's directory": (home, "not a lolameme experiment output")}
     for path, needle in cases.values():
-        code, _, err = cli(
-            capsys, "experiment", "run", "multi_language", "--scale", "smoke", "-o", path, "-q"
+        code, _, err = lolameme_cli(
+            "experiment", "run", "multi_language", "--scale", "smoke", "-o", path, "-q"
         )
         assert_one_error(code, err, needle)
     assert _intact(home, files)
     assert sorted(p.name for p in home.iterdir()) == ["projects", "thesis.tex"]
 
 
-def test_report_into_a_read_only_directory(capsys, tmp_path: Path) -> None:
+def test_report_into_a_read_only_directory(lolameme_cli, tmp_path: Path) -> None:
     import pandas as pd
 
     out = tmp_path / "exp"
@@ -153,7 +153,7 @@ def test_report_into_a_read_only_directory(capsys, tmp_path: Path) -> None:
             patch.setattr(
                 os, "access", lambda p, m: real(p, m) and not (m & os.W_OK and Path(p) == out)
             )
-            code, _, err = cli(capsys, "report", out)
+            code, _, err = lolameme_cli("report", out)
     finally:
         out.chmod(0o755)
     assert_one_error(code, err, "permission denied")

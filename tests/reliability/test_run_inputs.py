@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SMOKE_MODEL, assert_one_error, cli
+from .conftest import SMOKE_MODEL, assert_one_error
 
 
 def _train(data: Path, out: Path, *extra: object) -> list[object]:
@@ -32,7 +32,7 @@ def _snapshot(path: Path) -> dict[str, bytes]:
 
 
 def test_overwrite_never_deletes_a_folder_with_a_foreign_run_json(
-    capsys, generated: Path, tmp_path: Path
+    lolameme_cli, generated: Path, tmp_path: Path
 ) -> None:
     from lolameme.training.trainer import is_run
 
@@ -42,12 +42,12 @@ def test_overwrite_never_deletes_a_folder_with_a_foreign_run_json(
     (folder / "keep.txt").write_text("precious\n")
     before = _snapshot(folder)
     assert not is_run(folder)
-    code, _, err = cli(capsys, *_train(generated, folder, "--overwrite"))
+    code, _, err = lolameme_cli(*_train(generated, folder, "--overwrite"))
     assert_one_error(code, err, str(folder), "not a lolameme run")
-    code, _, err = cli(capsys, *_train(generated, folder))
+    code, _, err = lolameme_cli(*_train(generated, folder))
     assert_one_error(code, err, str(folder), "not a lolameme run")
     for resume in (_train(generated, folder, "--resume"), ["train", "--out", folder, "--resume"]):
-        code, _, err = cli(capsys, *resume)
+        code, _, err = lolameme_cli(*resume)
         assert_one_error(code, err, str(folder / "run.json"), "damaged")
     assert _snapshot(folder) == before
 
@@ -80,16 +80,16 @@ def failing_wandb(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_logger_that_cannot_start_leaves_no_half_written_run(
-    capsys, generated: Path, trained: Path, copy_of: Callable[[Path], Path], tmp_path: Path,
+    lolameme_cli, generated: Path, trained: Path, copy_of: Callable[[Path], Path], tmp_path: Path,
     failing_wandb: None,
 ) -> None:  # fmt: skip
     fresh = tmp_path / "new" / "run"
-    code, _, err = cli(capsys, *_train(generated, fresh, "--wandb"))
+    code, _, err = lolameme_cli(*_train(generated, fresh, "--wandb"))
     assert_one_error(code, err, "--wandb", "No API key configured")
     assert not (tmp_path / "new").exists()  # nothing of this call is left
     old = copy_of(trained)
     before = _snapshot(old)
-    code, _, err = cli(capsys, *_train(generated, old, "--wandb", "--overwrite"))
+    code, _, err = lolameme_cli(*_train(generated, old, "--wandb", "--overwrite"))
     assert_one_error(code, err, "--wandb", "No API key configured")
     assert _snapshot(old) == before  # the run --overwrite would replace is intact
     assert not list(old.parent.glob(f".{old.name}.*"))  # nor set aside and left hidden
@@ -100,7 +100,7 @@ def test_a_logger_that_cannot_start_leaves_no_half_written_run(
 
 @pytest.mark.parametrize("device", ["tpu", "CPU", "mps", "meta"])
 def test_train_eval_and_predict_reject_a_bad_device_alike(
-    capsys, generated: Path, trained: Path, tmp_path: Path, device: str
+    lolameme_cli, generated: Path, trained: Path, tmp_path: Path, device: str
 ) -> None:
     lines = []
     for argv in (
@@ -108,7 +108,7 @@ def test_train_eval_and_predict_reject_a_bad_device_alike(
         ["eval", trained, "--device", device, "-q"],
         ["predict", trained, "a = 1;print(a)", "--device", device],
     ):
-        code, _, err = cli(capsys, *argv)
+        code, _, err = lolameme_cli(*argv)
         assert_one_error(code, err, f"--device '{device}'", "auto, cpu, cuda")
         lines.append(err)
     assert len(set(lines)) == 1, lines
@@ -117,9 +117,9 @@ def test_train_eval_and_predict_reject_a_bad_device_alike(
 
 @pytest.mark.parametrize("seed", ["-1", str(2**32), "99999999999999999999"])
 def test_a_seed_out_of_range_is_one_error(
-    capsys, generated: Path, tmp_path: Path, seed: str
+    lolameme_cli, generated: Path, tmp_path: Path, seed: str
 ) -> None:
-    code, _, err = cli(capsys, *_train(generated, tmp_path / "run", f"--seed={seed}"))
+    code, _, err = lolameme_cli(*_train(generated, tmp_path / "run", f"--seed={seed}"))
     assert_one_error(code, err, "field 'seed'")
     assert not (tmp_path / "run").exists()
 
@@ -140,17 +140,17 @@ def test_the_seed_field_is_bounded(tmp_path: Path) -> None:
 
 
 def test_predict_answers_the_others_when_one_program_is_not_utf8(
-    capsys, trained: Path, monkeypatch: pytest.MonkeyPatch
+    lolameme_cli, trained: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bad = b"a = 1;print(a)\xff".decode("utf-8", "surrogateescape")  # as argv holds it
-    code, out, err = cli(capsys, "predict", trained, bad, "a = 2;print(a)", "--json")
+    code, out, err = lolameme_cli("predict", trained, bad, "a = 2;print(a)", "--json")
     assert_one_error(code, err, "program 1", "not UTF-8", "0xff")
     first, second = (json.loads(line) for line in out.splitlines())
     assert first["prediction"] is None and "not UTF-8" in first["error"]
     assert "error" not in second and isinstance(second["prediction"], str)
     stdin = io.TextIOWrapper(io.BytesIO(b"a = 2;print(a)\na = 1;print(a)\xff\n"))
     monkeypatch.setattr("sys.stdin", stdin)
-    code, out, err = cli(capsys, "predict", trained, "-", "--json")
+    code, out, err = lolameme_cli("predict", trained, "-", "--json")
     assert_one_error(code, err, "program 2", "not UTF-8")
     assert [("error" in json.loads(line)) for line in out.splitlines()] == [False, True]
 
@@ -169,7 +169,7 @@ def test_predict_answers_the_others_when_one_program_is_not_utf8(
     ],
 )
 def test_a_run_json_field_of_the_wrong_type_is_one_error(
-    capsys, trained: Path, copy_of: Callable[[Path], Path], tmp_path: Path, field: str,
+    lolameme_cli, trained: Path, copy_of: Callable[[Path], Path], tmp_path: Path, field: str,
     value: object,
 ) -> None:  # fmt: skip
     run = copy_of(trained)
@@ -181,28 +181,28 @@ def test_a_run_json_field_of_the_wrong_type_is_one_error(
         ["predict", run, "a = 1;print(a)"],
         ["export", run, "--to", tmp_path / "export", "--format", "safetensors"],
     ):
-        code, _, err = cli(capsys, *argv)
+        code, _, err = lolameme_cli(*argv)
         assert_one_error(code, err, str(run / "run.json"), f"field '{field}'")
     assert not (tmp_path / "export").exists()
 
 
 def test_export_to_a_folder_with_a_binary_run_json_is_one_error(
-    capsys, trained: Path, tmp_path: Path
+    lolameme_cli, trained: Path, tmp_path: Path
 ) -> None:
     target = tmp_path / "target"
     target.mkdir()
     (target / "run.json").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF")
-    code, _, err = cli(capsys, "export", trained, "--to", target, "--format", "safetensors")
+    code, _, err = lolameme_cli("export", trained, "--to", target, "--format", "safetensors")
     assert_one_error(code, err, str(target), "not an earlier lolameme export")
     assert (target / "run.json").read_bytes().startswith(b"\xff\xd8")
 
 
 def test_eval_replaces_a_binary_eval_json(
-    capsys, trained: Path, copy_of: Callable[[Path], Path]
+    lolameme_cli, trained: Path, copy_of: Callable[[Path], Path]
 ) -> None:
     run = copy_of(trained)
     (run / "eval.json").write_bytes(b"\xff\xfe garbage")
-    code, _, err = cli(capsys, "eval", run, "-q", "--limit", "2", "--split", "test_with_global")
+    code, _, err = lolameme_cli("eval", run, "-q", "--limit", "2", "--split", "test_with_global")
     assert code == 0, err
     assert json.loads((run / "eval.json").read_text())["step"] == 4
 
@@ -211,7 +211,7 @@ def test_eval_replaces_a_binary_eval_json(
 
 
 def test_an_empty_train_split_is_one_error_naming_it(
-    capsys, generated: Path, copy_of: Callable[[Path], Path], tmp_path: Path
+    lolameme_cli, generated: Path, copy_of: Callable[[Path], Path], tmp_path: Path
 ) -> None:
     import pyarrow.parquet as pq
 
@@ -220,7 +220,7 @@ def test_an_empty_train_split_is_one_error_naming_it(
     assert shards
     for shard in shards:
         pq.write_table(pq.read_table(shard).slice(0, 0), shard)
-    code, _, err = cli(capsys, *_train(data, tmp_path / "run"))
+    code, _, err = lolameme_cli(*_train(data, tmp_path / "run"))
     assert_one_error(code, err, "'train' split has no rows", str(shards[0]))
     assert not (tmp_path / "run").exists()
 
@@ -229,20 +229,20 @@ def test_an_empty_train_split_is_one_error_naming_it(
 
 
 def test_export_to_a_read_only_folder_names_the_target(
-    capsys, trained: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    lolameme_cli, trained: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def read_only(*, dir: str, prefix: str, **_: object) -> str:
         raise PermissionError(13, "Permission denied", f"{dir}/{prefix}abc")
 
     monkeypatch.setattr("lolameme._io.tempfile.mkdtemp", read_only)
     target = tmp_path / "ro" / "x"
-    code, _, err = cli(capsys, "export", trained, "--to", target, "--format", "safetensors")
+    code, _, err = lolameme_cli("export", trained, "--to", target, "--format", "safetensors")
     assert_one_error(code, err, f"permission denied: cannot write {target}")
     assert ".partial" not in err
 
 
 def test_eval_on_a_read_only_run_fails_before_replacing_anything(
-    capsys, trained: Path, copy_of: Callable[[Path], Path], monkeypatch: pytest.MonkeyPatch
+    lolameme_cli, trained: Path, copy_of: Callable[[Path], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run = copy_of(trained)
     (run / "eval.json").write_text('{"old": true}\n')
@@ -256,13 +256,13 @@ def test_eval_on_a_read_only_run_fails_before_replacing_anything(
         return real_access(path, mode, **kw)
 
     monkeypatch.setattr(os, "access", access)
-    code, _, err = cli(capsys, "eval", run, "-q", "--limit", "2")
+    code, _, err = lolameme_cli("eval", run, "-q", "--limit", "2")
     assert_one_error(code, err, f"permission denied: cannot write {run}")
     assert _snapshot(run) == before
 
 
 def test_eval_names_the_predictions_file_not_its_temporary(
-    capsys, trained: Path, copy_of: Callable[[Path], Path], monkeypatch: pytest.MonkeyPatch
+    lolameme_cli, trained: Path, copy_of: Callable[[Path], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import pandas as pd
 
@@ -271,7 +271,7 @@ def test_eval_names_the_predictions_file_not_its_temporary(
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", denied)
     run = copy_of(trained)
-    code, _, err = cli(capsys, "eval", run, "-q", "--limit", "2", "--split", "test_with_global")
+    code, _, err = lolameme_cli("eval", run, "-q", "--limit", "2", "--split", "test_with_global")
     target = run / "predictions-test_with_global.parquet"
     assert_one_error(code, err, f"permission denied: cannot write {target}")
     assert ".tmp" not in err

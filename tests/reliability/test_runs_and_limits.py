@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SMOKE_MODEL, assert_one_error, cli
+from .conftest import SMOKE_MODEL, assert_one_error
 
 # -- big integers (item 5) ------------------------------------------------------------
 
@@ -21,8 +21,8 @@ def _squarings(n: int) -> str:
     return "a = 2;" + "a = (a * a);" * n + "print(a)"
 
 
-def test_exec_prints_integers_past_pythons_str_limit(capsys) -> None:
-    code, out, err = cli(capsys, "exec", _squarings(14), "--no-latent")
+def test_exec_prints_integers_past_pythons_str_limit(lolameme_cli) -> None:
+    code, out, err = lolameme_cli("exec", _squarings(14), "--no-latent")
     assert code == 0, err
     from lolameme.languages import format_int
 
@@ -31,11 +31,11 @@ def test_exec_prints_integers_past_pythons_str_limit(capsys) -> None:
     assert out.strip().endswith(str(2 ** (2**14) % 10**50))  # format_int is the decimal text
 
 
-def test_a_value_past_the_limit_fails_at_once(capsys) -> None:
+def test_a_value_past_the_limit_fails_at_once(lolameme_cli) -> None:
     from lolameme.languages import MAX_VALUE_BITS, NO_LATENT, ValueTooLargeError, evaluate, parse
 
     started = time.perf_counter()
-    code, _, err = cli(capsys, "exec", _squarings(40), "--no-latent")
+    code, _, err = lolameme_cli("exec", _squarings(40), "--no-latent")
     assert_one_error(code, err, "exceeds the limit of 65536 bits", "statement index 16")
     assert time.perf_counter() - started < 30  # not the hours 2**(2**40) would take
     with pytest.raises(ValueTooLargeError) as caught:
@@ -43,7 +43,7 @@ def test_a_value_past_the_limit_fails_at_once(capsys) -> None:
     assert caught.value.statement_index == 10 and caught.value.max_bits == 1000
     # exactly at the limit is allowed: 2**(2**k) has 2**k + 1 bits
     assert evaluate(parse(_squarings(10)), None, NO_LATENT, max_bits=2**10 + 1) == 2 ** (2**10)
-    code, _, err = cli(capsys, "exec", _squarings(10), "--no-latent", "--max-bits", "1024")
+    code, _, err = lolameme_cli("exec", _squarings(10), "--no-latent", "--max-bits", "1024")
     assert_one_error(code, err, "1024 bits")
     assert MAX_VALUE_BITS >= 2**14 + 1
 
@@ -57,12 +57,12 @@ def _train(data: Path, out: Path, *extra: object) -> list[object]:
 
 
 def test_resume_and_eval_work_from_another_directory(
-    capsys, copy_dataset: Callable, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    lolameme_cli, copy_dataset: Callable, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = copy_dataset(64, 8)
     monkeypatch.chdir(data.parent)
     assert (
-        cli(capsys, *_train(Path(data.name), Path("run"), "--steps", "4", "--stop-after", "2"))[0]
+        lolameme_cli(*_train(Path(data.name), Path("run"), "--steps", "4", "--stop-after", "2"))[0]
         == 0
     )
     saved = json.loads((tmp_path / "run" / "run.json").read_text())
@@ -70,43 +70,45 @@ def test_resume_and_eval_work_from_another_directory(
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    code, _, err = cli(capsys, "train", "--out", tmp_path / "run", "--resume", "-q")
+    code, _, err = lolameme_cli("train", "--out", tmp_path / "run", "--resume", "-q")
     assert code == 0, err
-    code, _, err = cli(capsys, "eval", tmp_path / "run", "--limit", "4", "-q")
+    code, _, err = lolameme_cli("eval", tmp_path / "run", "--limit", "4", "-q")
     assert code == 0, err
 
 
 def test_resume_refuses_what_it_cannot_resume_and_keeps_the_history(
-    capsys, copy_dataset: Callable, tmp_path: Path
+    lolameme_cli, copy_dataset: Callable, tmp_path: Path
 ) -> None:
     data = copy_dataset(64, 8)
-    code, _, err = cli(capsys, "train", "--out", tmp_path / "nope", "--resume", "-q")
+    code, _, err = lolameme_cli("train", "--out", tmp_path / "nope", "--resume", "-q")
     assert_one_error(code, err, "cannot resume", "does not exist")
     assert not (tmp_path / "nope").exists()
-    code, _, err = cli(capsys, *_train(data, tmp_path / "nope", "--steps", "2", "--resume"))
+    code, _, err = lolameme_cli(*_train(data, tmp_path / "nope", "--steps", "2", "--resume"))
     assert_one_error(code, err, "cannot resume", "does not exist")
     run = tmp_path / "run"
-    assert cli(capsys, *_train(data, run, "--steps", "2"))[0] == 0
+    assert lolameme_cli(*_train(data, run, "--steps", "2"))[0] == 0
     history = (run / "metrics.jsonl").read_text()
     for entry in (run / "checkpoints").iterdir():  # a run stopped before its first checkpoint
         if entry.is_dir():
             import shutil
 
             shutil.rmtree(entry)
-    code, _, err = cli(capsys, "train", "--out", run, "--resume", "-q")
+    code, _, err = lolameme_cli("train", "--out", run, "--resume", "-q")
     assert_one_error(code, err, "no checkpoint")
     assert (run / "metrics.jsonl").read_text() == history  # never truncated
 
 
-def test_a_moved_data_set_is_named_on_resume(capsys, copy_dataset: Callable, tmp_path) -> None:
+def test_a_moved_data_set_is_named_on_resume(
+    lolameme_cli, copy_dataset: Callable, tmp_path
+) -> None:
     data = copy_dataset(64, 8)
     run = tmp_path / "run"
-    assert cli(capsys, *_train(data, run, "--steps", "4", "--stop-after", "2"))[0] == 0
+    assert lolameme_cli(*_train(data, run, "--steps", "4", "--stop-after", "2"))[0] == 0
     data.rename(data.with_name("moved"))
-    code, _, err = cli(capsys, "train", "--out", run, "--resume", "-q")
+    code, _, err = lolameme_cli("train", "--out", run, "--resume", "-q")
     assert_one_error(code, err, "no longer exists", "--data")
-    code, _, err = cli(
-        capsys, "train", "--out", run, "--resume", "-q", "--data", data.with_name("moved")
+    code, _, err = lolameme_cli(
+        "train", "--out", run, "--resume", "-q", "--data", data.with_name("moved")
     )
     assert code == 0, err
 
@@ -115,28 +117,28 @@ def test_a_moved_data_set_is_named_on_resume(capsys, copy_dataset: Callable, tmp
 
 
 def test_eval_on_other_data_checks_compatibility_and_keeps_the_runs_eval(
-    capsys, toy, copy_dataset: Callable, tokens_dataset: Callable, tmp_path: Path
+    lolameme_cli, toy, copy_dataset: Callable, tokens_dataset: Callable, tmp_path: Path
 ) -> None:
     data = copy_dataset(64, 8)
     run = tmp_path / "run"
-    assert cli(capsys, *_train(data, run, "--steps", "2"))[0] == 0
-    assert cli(capsys, "eval", run, "-q")[0] == 0
+    assert lolameme_cli(*_train(data, run, "--steps", "2"))[0] == 0
+    assert lolameme_cli("eval", run, "-q")[0] == 0
     own = (run / "eval.json").read_text()
     # another task: refused before anything is decoded or written
-    code, _, err = cli(capsys, "eval", run, "--data", tokens_dataset(), "-q")
+    code, _, err = lolameme_cli("eval", run, "--data", tokens_dataset(), "-q")
     assert_one_error(code, err, "'mqar' data set", "trained on 'lolameme'")
     # same task, characters the run's tokenizer never saw
     foreign = toy.write(
         tmp_path / "foreign",
         {"train": toy.copy_items(8, 5), "test": toy.copy_items(8, 6, names="QZ")},
     )
-    code, _, err = cli(capsys, "eval", run, "--data", foreign, "-q")
+    code, _, err = lolameme_cli("eval", run, "--data", foreign, "-q")
     assert_one_error(code, err, "cannot encode")
     # same task and alphabet: results go to RUN/evals/FINGERPRINT/, the run's are kept
     other = toy.write(
         tmp_path / "other", {"train": toy.copy_items(8, 7), "test": toy.copy_items(8, 8)}
     )
-    code, _, err = cli(capsys, "eval", run, "--data", other, "-q")
+    code, _, err = lolameme_cli("eval", run, "--data", other, "-q")
     assert code == 0, err
     assert (run / "eval.json").read_text() == own
     (sub,) = (run / "evals").iterdir()
@@ -148,10 +150,10 @@ def test_eval_on_other_data_checks_compatibility_and_keeps_the_runs_eval(
 # -- permissions (item 10) ------------------------------------------------------------
 
 
-def test_checkpoint_files_follow_the_umask(capsys, copy_dataset: Callable, tmp_path) -> None:
+def test_checkpoint_files_follow_the_umask(lolameme_cli, copy_dataset: Callable, tmp_path) -> None:
     old = os.umask(0o022)
     try:
-        assert cli(capsys, *_train(copy_dataset(64, 8), tmp_path / "run", "--steps", "1"))[0] == 0
+        assert lolameme_cli(*_train(copy_dataset(64, 8), tmp_path / "run", "--steps", "1"))[0] == 0
     finally:
         os.umask(old)
     for path in (tmp_path / "run").rglob("*"):
@@ -160,15 +162,15 @@ def test_checkpoint_files_follow_the_umask(capsys, copy_dataset: Callable, tmp_p
 
 
 def test_unreadable_checkpoint_is_reported_as_a_permission_error(
-    capsys, copy_dataset: Callable, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    lolameme_cli, copy_dataset: Callable, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run = tmp_path / "run"
-    assert cli(capsys, *_train(copy_dataset(64, 8), run, "--steps", "1"))[0] == 0
+    assert lolameme_cli(*_train(copy_dataset(64, 8), run, "--steps", "1"))[0] == 0
     import safetensors.torch
 
     def denied(model: object, filename: str, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied", filename)
 
     monkeypatch.setattr(safetensors.torch, "load_model", denied)  # root reads anything
-    code, _, err = cli(capsys, "eval", run, "-q")
+    code, _, err = lolameme_cli("eval", run, "-q")
     assert_one_error(code, err, "permission denied", "model.safetensors")
