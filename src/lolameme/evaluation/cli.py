@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from lolameme._threads import default_threads, threads_help
-from lolameme.runs.layout import BREAKDOWN_FIRST
+from lolameme.runs.layout import breakdown_order
 
 
 def format_table(report: dict[str, Any], baselines: dict[str, float] | None = None) -> str:
@@ -48,8 +48,7 @@ def format_notes(report: dict[str, Any], run: Path, top: int = 6) -> str:
         lines.append("majority label (always the most common training label): " + ", ".join(floors))
     for split, s in report["splits"].items():
         by = s.get("by") or {}
-        order = [f for f in BREAKDOWN_FIRST if f in by] + sorted(set(by) - set(BREAKDOWN_FIRST))
-        field = next((f for f in order if len(by[f] or {}) > 1), None)
+        field = next((f for f in breakdown_order(by) if len(by[f] or {}) > 1), None)
         if field is None:
             continue
         values = sorted(by[field].items(), key=lambda kv: _numeric_first(kv[0]))

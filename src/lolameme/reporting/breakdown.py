@@ -14,7 +14,7 @@ from typing import Any
 
 from lolameme.reporting.aggregate import EMPTY, Stat, display_name, summarize, where
 from lolameme.reporting.results import read_eval
-from lolameme.runs.layout import BREAKDOWN_FIRST
+from lolameme.runs.layout import BREAKDOWN_FIRST, breakdown_order
 
 
 def _value_key(value: str) -> tuple[int, float | str]:
@@ -54,8 +54,7 @@ def compute_breakdown(out: Path, spec: dict[str, Any], rows: Any) -> dict[str, A
         fields = {f: v for f, v in fields.items() if len(v) > 1 or wanted}
         if not wanted and any(f in BREAKDOWN_FIRST for f in fields):
             fields = {f: v for f, v in fields.items() if f in BREAKDOWN_FIRST}
-        first = {f: i for i, f in enumerate(BREAKDOWN_FIRST)}
-        order = sorted(fields, key=lambda f: (first.get(f, len(first)), f))
+        order = breakdown_order(fields)
         result[split] = {
             field: {
                 value: {m: summarize(ems) for m, ems in fields[field][value].items()}

@@ -29,6 +29,7 @@ writer and the reader cannot drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 RUN_JSON = "run.json"
@@ -97,6 +98,12 @@ RUN_METRICS = ("final_loss", "n_params", "steps", "train_seconds", "eval_seconds
 OK = "ok"
 FAILED = "failed"
 INCOMPLETE = "incomplete"  # training stopped early on purpose (stop_after); resumes on rerun
+
+
+def breakdown_order(fields: Iterable[str]) -> list[str]:
+    """The breakdown fields to show, in order: ``BREAKDOWN_FIRST``'s first, then the rest
+    by name."""
+    return [f for f in BREAKDOWN_FIRST if f in fields] + sorted(set(fields) - set(BREAKDOWN_FIRST))
 
 
 def metric_column(metric: str, split: str | None = None) -> str:
