@@ -112,6 +112,17 @@ def test_tagged_cells_live_beside_the_canonical_ones(fake, run, tmp_path: Path) 
     frame = read_results(tmp_path)
     assert sorted(frame["tag"]) == ["", "calib-a"]
     assert frame[frame["tag"] == "calib-a"].iloc[0]["cell_id"].startswith("tag=calib-a--")
+    spec = json.loads((tmp_path / "specs" / "layer_scan--smoke.json").read_text())
+    assert spec["overrides"] == {}  # the untagged grid's spec, not the calibration run's
+
+
+def test_a_tagged_run_into_a_new_folder_writes_its_spec(fake, run, tmp_path: Path) -> None:
+    """Without a spec the report has no tables to fill: the tagged run's spec stands in."""
+    sets = ["data.GLOBALVAR_COUNT=3"]
+    run(fake(), "layer_scan", tmp_path, models=["gpt2"], tag="calib-a", sets=sets)
+    spec = json.loads((tmp_path / "specs" / "layer_scan--smoke.json").read_text())
+    assert spec["name"] == "layer_scan" and spec["scale"] == "smoke"
+    assert spec["overrides"] == {"data": {"overrides": {"GLOBALVAR_COUNT": 3}}}
 
 
 PID_PROBE = """

@@ -200,7 +200,10 @@ def run_experiment(
         with store.locked():
             pass
         _check_stale(store, cells, replace=replace)
-        if not selection.tag:
+        # The spec describes the untagged grid, so a tagged calibration run leaves it
+        # alone; in a folder that has none yet, the tagged run's own spec is the only
+        # one the report can read its tables from.
+        if not selection.tag or not spec_file(out, spec.name, scale).is_file():
             resolved = resolved_spec(scaled, selection.overrides)
             atomic_write_json(spec_file(out, spec.name, scale), resolved)
         store.reconcile(cells)
