@@ -120,6 +120,16 @@ def test_calibration_runs_and_invocations_are_listed(synthetic, tmp_path: Path) 
     assert "18 of 18 cells finished" in text  # tagged cells do not count as the grid's
 
 
+def test_a_tagged_table_names_its_own_cells_settings(synthetic, tmp_path: Path) -> None:
+    """The `--set` flags under a table are its cells', not those of the run that wrote the spec."""
+    synthetic(tmp_path, "layer_scan", _em)
+    synthetic(tmp_path, "layer_scan", _em, models=["gpt2"], tag="calib-a")
+    untagged = write_report(tmp_path, tag="").read_text()
+    assert "overridden on the command line" not in untagged
+    tagged = write_report(tmp_path, tag="calib-a").read_text()
+    assert "- settings overridden on the command line: `data.GLOBALVAR_COUNT=3`" in tagged
+
+
 def test_failed_cells_are_listed(synthetic, tmp_path: Path) -> None:
     import pandas as pd
 

@@ -168,8 +168,13 @@ def experiment_section(
         ]
     notes = [spec["scale_settings"].get("note", "")]
     notes += [a["note"] for a in spec.get("axes", []) if a.get("note")] + spec.get("notes", [])
-    if spec.get("overrides"):
-        notes.append(f"settings overridden on the command line: {spec['overrides']}")
+    # The cells' own `--set` flags, not the spec's: a tagged table's cells may have run
+    # with other flags than the run that wrote the spec.
+    sets = sorted(set(mine["overrides"].fillna("")) - {""})
+    if sets:
+        notes.append(
+            "settings overridden on the command line: " + "; ".join(f"`{s}`" for s in sets)
+        )
     if len(mine[mine["status"] == OK]) < expected:
         notes.append("this is a partial grid: rows or points without finished cells show '—'")
     md += [""] + [f"- {n}" for n in notes if n]
