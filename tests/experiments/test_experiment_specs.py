@@ -371,6 +371,41 @@ def test_depth1_table1_is_the_curriculums_scratch_point_at_the_depth1_lr() -> No
     assert {c.train["lr"] for c in pretraining} == {1.5e-3}
 
 
+FULL_TASK_SETS = [
+    "data.LATENT_TYPE_A_MODIFICATION=*2",
+    "data.LATENT_TYPE_B_MODIFICATION=/2",
+    "data.LATENT_TYPE_C_MODIFICATION=/2",
+    "data.DATASET_SIZE=32000",
+    "train.steps=6000",
+    "train.warmup=600",
+]
+
+
+def test_full_task_table1_is_the_depth1_grid_with_round_7s_flags() -> None:
+    """thex_variations_full's cells are the depth-1 grid's under calibration round 7's
+    `--set` flags (its committed cells ran that way, tagged): the same data, settings
+    and seeds, so either command reproduces them."""
+    from lolameme.data.generate import resolve_config
+    from lolameme.data.tasks import get_task
+    from lolameme.experiments.runner import plan
+
+    task = get_task("lolameme")
+    full = load_spec("thex_variations_full")
+    assert full.paper.refs == ["Table 1"] and set(full.scales) == {"smoke", "tiny"}
+    ours = {(c.model, c.seed): c for c in expand(full.at("tiny"))}
+    _, tagged = plan("thex_variations_depth1", "tiny", Selection(sets=FULL_TASK_SETS))
+    theirs = {(c.model, c.seed): c for c in tagged}
+    assert ours.keys() == theirs.keys() and len(ours) == 33
+    for key, cell in ours.items():
+        other = theirs[key]
+        assert cell.train == other.train and cell.train["steps"] == 6000
+        configs = [
+            resolve_config(task, c.data.preset, c.data.overrides, c.data.seed)
+            for c in (cell, other)
+        ]
+        assert configs[0] == configs[1] and configs[0].dataset_size == 32000
+
+
 def test_a_child_spec_opts_out_of_a_scale_with_null(tmp_path: Path) -> None:
     parent = tmp_path / "parent.yaml"
     parent.write_text(
