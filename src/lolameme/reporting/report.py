@@ -84,6 +84,11 @@ def _coverage(rows: Any, spec: dict[str, Any]) -> int:
     return len(rows[keys].astype(str).drop_duplicates())
 
 
+def _cell_sets(cells: Any) -> list[str]:
+    """The distinct `--set` flags the cells ran with (each cell's as one string)."""
+    return sorted(set(cells["overrides"].fillna("")) - {""})
+
+
 def choose_tag(frame: Any, spec: dict[str, Any], wanted: str | None = None) -> str:
     """The tag whose cells fill the tables: ``wanted``, else the latest complete one, else
     the one covering most of the grid (the latest on a tie)."""
@@ -170,7 +175,7 @@ def experiment_section(
     notes += [a["note"] for a in spec.get("axes", []) if a.get("note")] + spec.get("notes", [])
     # The cells' own `--set` flags, not the spec's: a tagged table's cells may have run
     # with other flags than the run that wrote the spec.
-    sets = sorted(set(mine["overrides"].fillna("")) - {""})
+    sets = _cell_sets(mine)
     if sets:
         notes.append(
             "settings overridden on the command line: " + "; ".join(f"`{s}`" for s in sets)
@@ -297,7 +302,7 @@ def calibration_section(
     for key, group in tagged.groupby(keys, sort=True):
         ems = {c: summarize(group[c]) for c in em_cols}
         loss, secs = summarize(group["final_loss"]), summarize(group["train_seconds"])
-        sets = " ".join(sorted(set(group["overrides"].fillna("")))) or "—"
+        sets = " ".join(_cell_sets(group)) or "—"
         steps = "/".join(str(int(s)) for s in sorted(set(group["steps"].dropna())))
         md.append(
             "| "
