@@ -54,7 +54,10 @@ def _committed_pairs() -> set[tuple[float, float]]:
         frame = pd.read_parquet(directory / "results.parquet")
         if "tag" not in frame.columns:
             frame["tag"] = ""
-        for column in [c for c in frame.columns if c.startswith(("em_", "acc_"))]:
+        if {"em_test_with_global", "em_test_without_global"} <= set(frame.columns):
+            # the fall from with to without globals, per seed (findings, row 6)
+            frame["drop_em"] = frame["em_test_with_global"] - frame["em_test_without_global"]
+        for column in [c for c in frame.columns if c.startswith(("em_", "acc_", "drop_"))]:
             per_seed = frame.groupby(["experiment", "tag", "model", "seed"])[column].mean()
             over = per_seed.groupby(["experiment", "tag", "model"]).agg(["mean", "std"]).dropna()
             pairs |= set(zip(over["mean"], over["std"], strict=True))
